@@ -1,0 +1,18 @@
+"""Generator registry: `create_generator(name, **config)`, `list_generators()`."""
+from __future__ import annotations
+
+from benchmark.generators.base import GenRequest, Generator, SyntheticSet
+from benchmark.registry import Registry
+
+GENERATORS = Registry("generator")
+register_generator = GENERATORS.register
+list_generators = GENERATORS.list
+
+
+def create_generator(name: str, **config) -> Generator:
+    return GENERATORS.create(name, **config)
+
+
+from benchmark.generators import cutpaste, folder  # noqa: E402,F401
+
+__all__ = ["GenRequest", "Generator", "SyntheticSet", "create_generator", "list_generators", "register_generator"]
