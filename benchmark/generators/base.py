@@ -25,7 +25,7 @@ class GenRequest:
 
     dataset: Dataset
     train: list[Item]  # real train items only (paths relative to dataset.root)
-    train_sha256: dict[str, str]  # path -> sha256 from the frozen manifest
+    train_sha256: dict[str, str]  # image or mask path -> sha256 from the frozen manifest
     counts: dict[str, int]  # class -> number of images to generate
     seed: int  # generator seed (fixed per study, not the run seed: one set shared by all seeds)
 
@@ -81,7 +81,8 @@ class Generator(abc.ABC):
                 "generator": self.name,
                 "config": self.config,
                 "dataset": req.dataset.name,
-                "train": sorted((it.path, it.label, req.train_sha256.get(it.path, "")) for it in req.train),
+                "train": sorted((it.path, it.label, req.train_sha256.get(it.path, ""),
+                                 req.train_sha256.get(it.mask or "", "")) for it in req.train),
                 "counts": req.counts,
                 "seed": req.seed,
                 "version": self.version,
