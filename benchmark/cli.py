@@ -1,0 +1,77 @@
+"""`scarce`: the plain CLI (split, report). Runs themselves go through the Hydra app `scarce-run`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from benchmark import PROJECT_ROOT
+
+
+def compose_config(overrides: list[str]):
+    """The same config `scarce-run` would see, for commands that train (pilot runs) outside Hydra."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from omegaconf import OmegaConf
+
+    from benchmark.split.pilot import make_split
+
+    cfg = OmegaConf.to_container(compose_config([f"dataset={args.dataset}", *args.overrides]), resolve=True)
+    out = Path(args.out) if args.out else None
+    path, manifest = make_split(cfg, seed=args.seed, pilot_seeds=args.pilot_seeds, hardest=args.hardest,
+                                reason=args.reason, out=out, force=args.force)
+    h = manifest["hardest"]
+    print(f"wrote {path}")
+    print(f"counts: {manifest['counts']}")
+    print(f"hardest class: {h['class']} ({h['evidence']['description']})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.report import write_report
+
+    paths = write_report(Path(args.study_dir), Path(args.out) if args.out else None)
+    for name, p in paths.items():
+        print(f"{name}: {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scarce", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("split", help="freeze train/selection/test for a dataset and choose its hardest class")
+    s.add_argument("dataset", help="registered dataset name (e.g. demo, magnetic_tile, imagefolder)")
+    s.add_argument("overrides", nargs="*", help="Hydra overrides for the pilot runs, e.g. dataset.root=DIR")
+    s.add_argument("--seed", type=int, default=0, help="split seed")
+    s.add_argument("--pilot-seeds", type=int, nargs="+", default=[1000, 1001, 1002],
+                   help="seeds of the real-only pilot runs on the selection split (not to be reported)")
+    s.add_argument("--hardest", help="fix the hardest class instead of choosing it (e.g. a published choice)")
+    s.add_argument("--reason", default="given on the command line", help="why the hardest class is fixed")
+    s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
+    s.set_defaults(func=cmd_split)
+    r = sub.add_parser("report", help="tables and figures from a study directory of run records")
+    r.add_argument("study_dir")
+    r.add_argument("--out", help="output directory (default <study_dir>/report)")
+    r.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"scarce {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The frozen split: train / selection / test, one manifest per dataset with a sha256 per file.
+
+Built once (`scarce split`), committed, and verified by every run before it trains: a missing or
+changed file makes the run refuse, naming the file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmark import PROJECT_ROOT, __version__
+from benchmark.data.base import Dataset, Item
+from benchmark.generators.base import sha256_file
+
+SPLITS = ("train", "selection", "test")
+MANIFEST_VERSION = 1
+
+
+class ManifestError(RuntimeError):
+    """The data on disk does not match the frozen manifest (names the file and the field)."""
+
+
+def default_manifest_path(dataset_name: str) -> Path:
+    return PROJECT_ROOT / "datasets" / "splits" / f"{dataset_name}.json"
+
+
+def _allocate(n: int, fractions: dict[str, float], label: str) -> dict[str, int]:
+    """Per-class counts: selection and test get round(n * f) but at least one each; train gets the rest."""
+    sel = max(1, round(n * fractions["selection"]))
+    test = max(1, round(n * fractions["test"]))
+    if n - sel - test < 1:
+        raise ValueError(f"class {label!r} has {n} images; expected at least 3 to fill train/selection/test")
+    return {"train": n - sel - test, "selection": sel, "test": test}
+
+
+def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | None = None,
+                options: dict | None = None) -> dict:
+    """Stratified split of `dataset`; returns the manifest dict (hardest class still unset)."""
+    fractions = fractions or {"train": 0.6, "selection": 0.2, "test": 0.2}
+    rng = np.random.default_rng(seed)
+    files: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for label in dataset.classes:  # fixed class order + sorted items => the same split for the same seed
+        items = sorted((it for it in dataset.items if it.label == label), key=lambda it: it.path)
+        order = rng.permutation(len(items))
+        n = _allocate(len(items), fractions, label)
+        bounds = {"train": (0, n["train"]), "selection": (n["train"], n["train"] + n["selection"]),
+                  "test": (n["train"] + n["selection"], len(items))}
+        for split, (a, b) in bounds.items():
+            files[split] += [_entry(dataset, items[i]) for i in order[a:b]]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "dataset": dataset.name,
+        "classes": dataset.classes,
+        "nominal": dataset.nominal,
+        "config": {"seed": seed, "fractions": fractions, "options": options or {}},
+        "counts": {s: _counts(files[s], dataset.classes) for s in SPLITS},
+        "files": files,
+        "hardest": None,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "scarce_bench": __version__,
+    }
+
+
+def _entry(dataset: Dataset, it: Item) -> dict:
+    e = {"path": it.path, "label": it.label, "mask": it.mask, "sha256": sha256_file(dataset.abspath(it.path))}
+    if it.mask:  # masks feed cut-paste generators, so they are frozen too
+        e["mask_sha256"] = sha256_file(dataset.abspath(it.mask))
+    return e
+
+
+def file_hashes(manifest: dict, split: str) -> dict[str, str]:
+    """{relative path: sha256} for the images and masks of one split."""
+    out = {}
+    for e in manifest["files"][split]:
+        out[e["path"]] = e["sha256"]
+        if e.get("mask_sha256"):
+            out[e["mask"]] = e["mask_sha256"]
+    return out
+
+
+def _counts(entries: list[dict], classes: list[str]) -> dict[str, int]:
+    return {c: sum(e["label"] == c for e in entries) for c in classes}
+
+
+def manifest_sha256(manifest: dict) -> str:
+    """Hash of the canonical JSON: the identity of the frozen split (goes into every run ID)."""
+    blob = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def write_manifest(manifest: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_manifest(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no split manifest; expected one made by `scarce split <dataset>`")
+    with open(path) as f:
+        m = json.load(f)
+    for field in ("dataset", "classes", "nominal", "files", "hardest"):
+        if field not in m:
+            raise ManifestError(f"{path}: field {field!r} missing; expected a scarce-bench split manifest")
+    return m
+
+
+def split_items(manifest: dict, split: str) -> list[Item]:
+    return [Item(e["path"], e["label"], e.get("mask")) for e in manifest["files"][split]]
+
+
+def verify(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> int:
+    """Re-hash every file of `splits` under dataset.root; refuse on the first missing or changed file."""
+    if manifest["dataset"] != dataset.name or manifest["classes"] != dataset.classes:
+        raise ManifestError(f"manifest is for {manifest['dataset']} {manifest['classes']}; "
+                            f"dataset is {dataset.name} {dataset.classes}")
+    entries = [(s, rel, h) for s in splits for rel, h in file_hashes(manifest, s).items()]
+    for split, rel, expected in tqdm(entries, desc="verify split", leave=False, disable=len(entries) < 2000):
+        p = dataset.abspath(rel)
+        if not p.is_file():
+            raise ManifestError(f"{p}: {split} file listed in the frozen manifest is missing; refusing to run")
+        if sha256_file(p) != expected:
+            raise ManifestError(f"{p}: {split} file changed since the split was frozen "
+                                f"(sha256 differs from the manifest); refusing to run")
+    return len(entries)
+
+
+def check_no_synthetic_in_test(manifest: dict, added: list[Item]) -> None:
+    """The test split holds only real images: no added image may share bytes with a test file."""
+    test_sha = {e["sha256"] for e in manifest["files"]["test"]}
+    for it in added:
+        if Path(it.path).is_absolute() and sha256_file(it.path) in test_sha:
+            raise ManifestError(f"{it.path}: added training image is byte-identical to a test image")

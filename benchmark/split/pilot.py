@@ -1,0 +1,49 @@
+"""`scarce split`: freeze the split, then run real-only pilots on the selection split to choose the
+hardest class. Pilot seeds are recorded so studies can refuse to report them."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.metrics import classification_metrics
+from benchmark.split.hardest import choose_hardest, fixed_hardest
+from benchmark.split.manifest import build_split, default_manifest_path, split_items, write_manifest
+from benchmark.train import create_engine, set_threads
+
+log = logging.getLogger("scarce.split")
+
+
+def pilot_accuracies(dataset, manifest: dict, cfg: dict, seeds: list[int]) -> dict[int, dict[str, float]]:
+    """Real-only runs (train split) evaluated on the selection split, one per pilot seed."""
+    train, sel = split_items(manifest, "train"), split_items(manifest, "selection")
+    y = np.array([dataset.classes.index(it.label) for it in sel])
+    engine = create_engine(cfg["trainer"]["engine"])
+    out = {}
+    for s in seeds:
+        probs, _ = engine(dataset, train, sel, cfg["model"], cfg["trainer"], s)
+        out[s] = classification_metrics(y, probs, dataset.classes)["per_class_accuracy"]
+        log.info("pilot seed %d: selection accuracy %s", s, {c: round(a, 3) for c, a in out[s].items()})
+    return out
+
+
+def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None = None, reason: str = "",
+               out: Path | None = None, force: bool = False) -> tuple[Path, dict]:
+    from benchmark.run import dataset_from_cfg
+
+    dataset = dataset_from_cfg(cfg["dataset"])
+    out = out or default_manifest_path(dataset.name)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
+    set_threads(cfg.get("threads"))
+    options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")}
+    manifest = build_split(dataset, seed=seed, options=options)
+    if hardest:
+        cls, evidence = fixed_hardest(hardest, dataset.classes, reason)
+    else:
+        per_seed = pilot_accuracies(dataset, manifest, cfg, pilot_seeds)
+        cls, evidence = choose_hardest(per_seed, manifest["counts"]["train"], dataset.defect_classes)
+        evidence["pilot_config"] = {"model": cfg["model"], "trainer": cfg["trainer"]}
+    manifest["hardest"] = {"class": cls, "rule": evidence["rule"], "evidence": evidence}
+    return write_manifest(manifest, out), manifest

