@@ -104,6 +104,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "model": cell["model"]["name"],
             "engine": cell["trainer"].get("engine"),
             "hardest_class": r.get("hardest_class"),
+            "hardest_rule": (r.get("hardest_evidence") or {}).get("description") or r.get("hardest_rule"),
             "hardest_acc": m.get("hardest_class_accuracy"),
             "accuracy": m.get("accuracy"),
             "balanced_accuracy": m.get("balanced_accuracy"),

@@ -78,6 +78,7 @@ def run(cfg: DictConfig | dict) -> dict:
     hardest = manifest["hardest"]["class"]
     record = {"schema": SCHEMA_VERSION, "run_id": rid, "study": cfg["study"], "cell": cell, "config": cfg,
               "hardest_class": hardest, "hardest_rule": manifest["hardest"].get("rule"),
+              "hardest_evidence": _evidence_summary(manifest["hardest"]),
               "train_counts": dataset.counts(arm.train), "added_counts": dataset.counts(arm.added),
               "synthetic": _synthetic_info(arm), "versions": library_versions(), "threads": threads}
     test = split_items(manifest, "test")
@@ -99,6 +100,11 @@ def run(cfg: DictConfig | dict) -> dict:
     log.info("%s %s seed=%s %s: hardest %s acc=%s -> %s", record["status"], cfg["arm"]["name"], cfg["seed"],
              cfg["dataset"]["name"], hardest, acc, path)
     return record
+
+
+def _evidence_summary(hardest: dict) -> dict:
+    ev = hardest.get("evidence", {})
+    return {k: ev.get(k) for k in ("description", "pilot_seeds", "mean_selection_accuracy") if k in ev}
 
 
 def _synthetic_info(arm: ArmData) -> dict | None:
@@ -123,7 +129,12 @@ def _launcher_workers() -> int:
 
 @hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def _hydra_main(cfg: DictConfig) -> dict | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     record = run(cfg)
+    if record["status"] != "ok" and HydraConfig.get().mode == RunMode.RUN:
+        raise SystemExit(f"run {record['run_id']} failed: {record['error']['message']}")  # non-zero exit
     return {"run_id": record["run_id"], "status": record["status"]}
 
 

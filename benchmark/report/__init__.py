@@ -75,8 +75,18 @@ def write_table(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     table = study_table(frame)
     csv, md = out_dir / "table.csv", out_dir / "table.md"
     _csv_ready(table).to_csv(csv, index=False)
-    md.write_text(markdown_table(table, TABLE_HEADERS))
+    md.write_text(markdown_table(table, TABLE_HEADERS) + _selection_notes(frame))
     return {"table_csv": csv, "table_md": md}
+
+
+def _selection_notes(frame: pd.DataFrame) -> str:
+    """Say which pre-registered rule chose each hardest class (it is part of the result)."""
+    if frame.empty or "hardest_rule" not in frame:
+        return ""
+    rules = frame.dropna(subset=["hardest_class"]).drop_duplicates(["dataset", "hardest_class"])
+    lines = [f"- {r.dataset}: hardest class **{r.hardest_class}**, chosen by: {r.hardest_rule}"
+             for r in rules.itertuples()]
+    return "\nHardest class (pre-registered in the split manifest, never chosen on test):\n\n" + "\n".join(lines) + "\n"
 
 
 def write_failures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
