@@ -36,14 +36,25 @@ def study_dir(cfg: dict) -> Path:
     return Path(cfg["results_root"]) / cfg["study"]
 
 
-def make_cell(cfg: dict, mhash: str, arm: ArmData) -> dict:
+def make_cell(cfg: dict, mhash: str, arm: ArmData, seed: int) -> dict:
     """Everything that defines the numbers of a run, and nothing else (no job number, no time)."""
-    return {"dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **arm.cell, "seed": int(cfg["seed"]),
+    return {"dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **arm.cell, "seed": int(seed),
             "k": cfg.get("k"), "model": cfg["model"], "trainer": cfg["trainer"],
             "synthetic": cfg["synthetic"] if arm.arm != "real" else None}
 
 
-def prepare(cfg: dict):
+def requested_seeds(cfg: dict) -> list[int]:
+    """`seeds=[...]` trains a block of seeds in one job (vectorised by engines that can); else `seed`."""
+    seeds = [int(s) for s in (cfg.get("seeds") or [cfg["seed"]])]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds={seeds}: duplicated seed; expected distinct seeds")
+    bad = [s for s in seeds if s < 0]
+    if bad:
+        raise ValueError(f"seed(s) {bad} are negative; expected integers >= 0")
+    return seeds
+
+
+def prepare(cfg: dict, seeds: list[int]):
     """Dataset, verified manifest, hardest class and the arm's training items."""
     dataset = dataset_from_cfg(cfg["dataset"])
     mpath = Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name))
@@ -52,54 +63,85 @@ def prepare(cfg: dict):
     if manifest["hardest"] is None:
         raise ValueError(f"{mpath}: field 'hardest' is empty; run `scarce split {dataset.name}` to choose it")
     pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
-    if int(cfg["seed"]) in pilots:
-        raise ValueError(f"seed={cfg['seed']} is a pilot seed used to choose the hardest class {pilots}; "
-                         "reported seeds must be disjoint from pilot seeds")
+    if set(seeds) & set(pilots):
+        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
+                         f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
     train = split_items(manifest, "train")
-    sha = file_hashes(manifest, "train")
     cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
-    arm = build_arm(cfg["arm"]["name"], dataset, train, sha, manifest["hardest"]["class"], cfg["generator"],
-                    cfg["synthetic"], cache)
+    arm = build_arm(cfg["arm"]["name"], dataset, train, file_hashes(manifest, "train"),
+                    manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache)
     check_no_synthetic_in_test(manifest, arm.added)
     return dataset, manifest, arm
 
 
 def run(cfg: DictConfig | dict) -> dict:
-    """Run one cell and write its record; an existing `ok` record for the same cell is reused."""
+    """Run one cell (`seed`) and write its record; an existing `ok` record for the cell is reused."""
+    return run_seeds(cfg)[0]
+
+
+def run_seeds(cfg: DictConfig | dict) -> list[dict]:
+    """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, ok ones skipped."""
     cfg = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     t0 = time.perf_counter()
     threads = set_threads(cfg.get("threads"), _launcher_workers())
-    dataset, manifest, arm = prepare(cfg)
-    cell = make_cell(cfg, manifest_sha256(manifest), arm)
-    rid, sdir = run_id(cell), study_dir(cfg)
-    if existing_ok(sdir, rid) and not cfg.get("force", False):
-        log.info("skip %s: ok record exists (%s)", rid, record_path(sdir, rid))
-        return read_record(record_path(sdir, rid))
-    hardest = manifest["hardest"]["class"]
-    record = {"schema": SCHEMA_VERSION, "run_id": rid, "study": cfg["study"], "cell": cell, "config": cfg,
-              "hardest_class": hardest, "hardest_rule": manifest["hardest"].get("rule"),
-              "hardest_evidence": _evidence_summary(manifest["hardest"]),
-              "train_counts": dataset.counts(arm.train), "added_counts": dataset.counts(arm.added),
-              "synthetic": _synthetic_info(arm), "versions": library_versions(), "threads": threads}
+    seeds = requested_seeds(cfg)
+    dataset, manifest, arm = prepare(cfg, seeds)
+    mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
+    cells = {s: make_cell(cfg, mhash, arm, s) for s in seeds}
+    done = {s: record_path(sdir, run_id(c)) for s, c in cells.items()
+            if existing_ok(sdir, run_id(c)) and not cfg.get("force", False)}
+    for s, p in done.items():
+        log.info("skip %s: ok record exists (%s)", run_id(cells[s]), p)
+    todo = [s for s in seeds if s not in done]
     test = split_items(manifest, "test")
+    results = _fit(cfg, dataset, arm, test, todo, manifest["hardest"]["class"])
+    out = []
+    for s in seeds:
+        if s in done:
+            out.append(read_record(done[s]))
+            continue
+        record = _base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
+        record.update(results[s])
+        record["timings"] = {"total_s": time.perf_counter() - t0, "seeds_in_job": len(todo)}
+        _log_record(record, write_record(sdir, record))
+        out.append(record)
+    return out
+
+
+def _fit(cfg: dict, dataset, arm: ArmData, test, seeds: list[int], hardest: str) -> dict[int, dict]:
+    """{seed: record fields}: metrics and per-image probabilities, or the failure with its traceback."""
+    if not seeds:
+        return {}
     try:
         engine = create_engine(cfg["trainer"]["engine"])
-        probs, fit_log = engine(dataset, arm.train, test, cfg["model"], cfg["trainer"], int(cfg["seed"]))
+        fitted = engine(dataset, arm.train, test, cfg, seeds)
         y = np.array([dataset.classes.index(it.label) for it in test])
-        record.update(status="ok", error=None, fit=fit_log,
-                      metrics=classification_metrics(y, probs, dataset.classes, hardest),
-                      predictions={"paths": [it.path for it in test], "labels": y.tolist(),
-                                   "probs": np.round(probs, 6).tolist()})
+        out = {}
+        for s, (probs, fit_log) in zip(seeds, fitted):
+            out[s] = {"status": "ok", "error": None, "fit": fit_log,
+                      "metrics": classification_metrics(y, probs, dataset.classes, hardest),
+                      "predictions": {"paths": [it.path for it in test], "labels": y.tolist(),
+                                      "probs": np.round(probs, 6).tolist()}}
+        return out
     except Exception as e:  # the sweep goes on; the failure is recorded with its traceback
-        log.error("run %s failed: %s", rid, e)
-        record.update(status="failed", error={"type": type(e).__name__, "message": str(e),
-                                              "traceback": traceback.format_exc()})
-    record["timings"] = {"total_s": time.perf_counter() - t0}
-    path = write_record(sdir, record)
+        log.error("%s seeds %s failed: %s", cfg["arm"]["name"], seeds, e)
+        err = {"type": type(e).__name__, "message": str(e), "traceback": traceback.format_exc()}
+        return {s: {"status": "failed", "error": err} for s in seeds}
+
+
+def _base_record(cfg: dict, seed: int, cell: dict, manifest: dict, dataset, arm: ArmData, threads: int) -> dict:
+    return {"schema": SCHEMA_VERSION, "run_id": run_id(cell), "study": cfg["study"], "cell": cell,
+            "config": {**cfg, "seed": seed, "seeds": None}, "hardest_class": manifest["hardest"]["class"],
+            "hardest_rule": manifest["hardest"].get("rule"),
+            "hardest_evidence": _evidence_summary(manifest["hardest"]),
+            "train_counts": dataset.counts(arm.train), "added_counts": dataset.counts(arm.added),
+            "synthetic": _synthetic_info(arm), "versions": library_versions(), "threads": threads}
+
+
+def _log_record(record: dict, path: Path) -> None:
     acc = (record.get("metrics") or {}).get("hardest_class_accuracy")
-    log.info("%s %s seed=%s %s: hardest %s acc=%s -> %s", record["status"], cfg["arm"]["name"], cfg["seed"],
-             cfg["dataset"]["name"], hardest, acc, path)
-    return record
+    log.info("%s %s seed=%s %s: hardest %s acc=%s -> %s", record["status"], record["cell"]["arm"],
+             record["cell"]["seed"], record["cell"]["dataset"], record["hardest_class"], acc, path)
 
 
 def _evidence_summary(hardest: dict) -> dict:
@@ -132,7 +174,8 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    record = run(cfg)
+    records = run_seeds(cfg)
+    record = records[0]
     if record["status"] != "ok" and HydraConfig.get().mode == RunMode.RUN:
         raise SystemExit(f"run {record['run_id']} failed: {record['error']['message']}")  # non-zero exit
     return {"run_id": record["run_id"], "status": record["status"]}

@@ -86,3 +86,16 @@ def test_failed_run_writes_failed_record(study):
     rec = run(cfg_for(over, "arm=real", "seed=4", "trainer.lr=1e30"))  # diverges -> non-finite loss
     assert rec["status"] == "failed" and rec["error"]["type"] == "FloatingPointError"
     assert (tmp / "results" / "t" / "records" / f"{rec['run_id']}.json").exists()
+
+
+def test_seed_block_in_one_job_equals_separate_jobs(study):
+    from benchmark.run import run_seeds
+
+    _, over, tmp = study
+    block = run_seeds(cfg_for(over, "arm=placebo", "seeds=[5,6]", "study=block"))
+    alone = [run(cfg_for(over, "arm=placebo", f"seed={s}", "study=alone")) for s in (5, 6)]
+    assert [r["run_id"] for r in block] == [r["run_id"] for r in alone]  # same cells, same IDs
+    assert [r["predictions"] for r in block] == [r["predictions"] for r in alone]
+    assert [r["cell"]["seed"] for r in block] == [5, 6]
+    with pytest.raises(ValueError, match="negative"):
+        run_seeds(cfg_for(over, "arm=real", "seeds=[1,-2]"))

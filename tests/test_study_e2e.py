@@ -32,25 +32,24 @@ def read_table(study: Path) -> list[dict]:
 @pytest.mark.parametrize("launcher", ["basic", "parallel"])
 def test_demo_study_multirun_then_report(tmp_path, launcher):
     extra = [] if launcher == "basic" else ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
-    sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", f"results_root={tmp_path}",
-       f"cache_root={tmp_path / 'cache'}", *TINY, *extra, cwd=tmp_path)
-    records = sorted((tmp_path / "demo" / "records").glob("*.json"))
+    sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", *TINY, *extra,
+       cwd=tmp_path)  # relative results_root/cache_root defaults resolve against the cwd
+    records = sorted((tmp_path / "results" / "demo" / "records").glob("*.json"))
     assert len(records) == 6  # 3 arms x 2 seeds
     assert {json.loads(p.read_text())["status"] for p in records} == {"ok"}
-    out = sh(BIN / "scarce", "report", tmp_path / "demo", cwd=tmp_path).stdout
+    out = sh(BIN / "scarce", "report", "results/demo", cwd=tmp_path).stdout
     assert "table" in out
-    (row,) = read_table(tmp_path / "demo")
+    (row,) = read_table(tmp_path / "results" / "demo")
     manifest = json.loads((Path(__file__).parents[1] / "datasets/splits/demo.json").read_text())
     assert row["hardest_class"] == manifest["hardest"]["class"]
     assert row["n_seeds"] == "2"
     for col in ("real_acc_pct", "synthetic_acc_pct", "placebo_acc_pct", "gain_pp", "gain_vs_placebo_pp"):
         assert row[col] != "", col
-    assert (tmp_path / "demo" / "report" / "paired_seeds.png").stat().st_size > 1000
+    assert (tmp_path / "results" / "demo" / "report" / "paired_seeds.png").stat().st_size > 1000
     # rerunning the same sweep finds every ok record and rewrites none of them
     mtimes = [p.stat().st_mtime_ns for p in records]
-    again = sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", f"results_root={tmp_path}",
-               f"cache_root={tmp_path / 'cache'}", *TINY, cwd=tmp_path)
-    assert sorted((tmp_path / "demo" / "records").glob("*.json")) == records
+    again = sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", *TINY, cwd=tmp_path)
+    assert sorted((tmp_path / "results" / "demo" / "records").glob("*.json")) == records
     assert [p.stat().st_mtime_ns for p in records] == mtimes
     assert (again.stdout + again.stderr).count("ok record exists") == 6
 

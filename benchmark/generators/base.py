@@ -100,7 +100,7 @@ class Generator(abc.ABC):
 
     def materialize(self, req: GenRequest, cache_root: Path) -> SyntheticSet:
         key = self.cache_key(req)
-        final = Path(cache_root) / f"{self.name}-{key}"
+        final = Path(cache_root).resolve() / f"{self.name}-{key}"  # absolute: items outlive the cwd
         index = final / "index.csv"
         if not index.exists():
             final.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,7 @@ def pilot_accuracies(dataset, manifest: dict, cfg: dict, seeds: list[int]) -> di
     y = np.array([dataset.classes.index(it.label) for it in sel])
     engine = create_engine(cfg["trainer"]["engine"])
     out = {}
-    for s in seeds:
-        probs, _ = engine(dataset, train, sel, cfg["model"], cfg["trainer"], s)
+    for s, (probs, _) in zip(seeds, engine(dataset, train, sel, cfg, seeds)):
         out[s] = classification_metrics(y, probs, dataset.classes)["per_class_accuracy"]
         log.info("pilot seed %d: selection accuracy %s", s, {c: round(a, 3) for c, a in out[s].items()})
     return out

@@ -1,4 +1,9 @@
-"""Training engines, picked by name (`trainer.engine`): each fits on train items, predicts eval items."""
+"""Training engines, picked by name (`trainer.engine`).
+
+An engine is `fit_predict(dataset, train_items, eval_items, cfg, seeds) -> [(probs, log), ...]`:
+for each seed, in order, (len(eval_items), n_classes) softmax probabilities in dataset.classes order
+and a small dict log. `cfg` is the whole resolved run config (model, trainer, cache_root, ...).
+"""
 from __future__ import annotations
 
 import os

@@ -23,22 +23,30 @@ def _bank(dataset: Dataset, items: list[Item], size: int, desc: str) -> torch.Te
 
 
 @register_engine("finetune")
-def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], model_cfg: dict,
-                trainer_cfg: dict, seed: int) -> tuple[np.ndarray, dict]:
-    """Returns (len(evaluate), C) probabilities in dataset.classes order and a log of the fit."""
+def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: dict,
+                seeds: list[int]) -> list[tuple[np.ndarray, dict]]:
+    """Per seed, in order: (len(evaluate), C) probabilities in dataset.classes order and a fit log.
+    Images are decoded once for all seeds; each seed then trains its own model from scratch."""
     t0 = time.perf_counter()
+    model_cfg, trainer_cfg = cfg["model"], cfg["trainer"]
     size = int(model_cfg["image_size"])
     index = {c: i for i, c in enumerate(dataset.classes)}
     x_train = _bank(dataset, train, size, "decode train")
     y_train = torch.tensor([index[it.label] for it in train], dtype=torch.long)
     x_eval = _bank(dataset, evaluate, size, "decode eval")
     t_data = time.perf_counter() - t0
+    return [_fit_one(x_train, y_train, x_eval, len(dataset.classes), model_cfg, trainer_cfg, s, t_data)
+            for s in seeds]
+
+
+def _fit_one(x_train, y_train, x_eval, n_classes: int, model_cfg: dict, trainer_cfg: dict, seed: int,
+             t_data: float) -> tuple[np.ndarray, dict]:
     seed_everything(seed)  # head init, batch order and augmentation all follow from the seed
-    model = create_backbone(model_cfg["name"], len(dataset.classes), pretrained=model_cfg.get("pretrained", True),
+    model = create_backbone(model_cfg["name"], n_classes, pretrained=model_cfg.get("pretrained", True),
                             checkpoint=model_cfg.get("checkpoint"), drop_rate=model_cfg.get("drop_rate", 0.0))
     norm = normalization(model)
     log = train_classifier(model, x_train, y_train, trainer_cfg, seed, norm)
     t1 = time.perf_counter()
     probs = predict_probs(model, x_eval, norm, trainer_cfg.get("eval_batch_size", 128)).numpy()
-    log.update(data_s=t_data, eval_s=time.perf_counter() - t1, n_train=len(train), n_eval=len(evaluate))
+    log.update(data_s=t_data, eval_s=time.perf_counter() - t1, n_train=len(y_train), n_eval=len(x_eval))
     return probs, log
