@@ -36,6 +36,20 @@ def target_counts(synthetic_cfg: dict, hardest: str, train_counts: dict[str, int
     return out
 
 
+def few_shot_subset(train: list[Item], k: int, seed: int) -> list[Item]:
+    """k real train items per class, drawn by the run seed (the same draw for every arm of that seed)."""
+    if k < 1:
+        raise ValueError(f"k={k}: expected at least 1 real label per class")
+    out = []
+    for c in sorted({it.label for it in train}):
+        pool = sorted((it for it in train if it.label == c), key=lambda it: it.path)
+        if k > len(pool):
+            raise ValueError(f"k={k} is larger than class {c!r}, which has {len(pool)} train images")
+        pick = np.random.default_rng([seed, k, 11]).choice(len(pool), size=k, replace=False)
+        out += [pool[i] for i in sorted(pick)]
+    return out
+
+
 def placebo_items(train: list[Item], counts: dict[str, int], seed: int) -> list[Item]:
     """N duplicated real train images per class, spread evenly (round-robin over a seeded shuffle),
     so placebo adds volume but no new visual content."""

@@ -15,7 +15,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import PROJECT_ROOT
-from benchmark.arms import ArmData, build_arm
+from benchmark.arms import ArmData, build_arm, few_shot_subset
 from benchmark.data import create_dataset
 from benchmark.metrics import classification_metrics
 from benchmark.records import SCHEMA_VERSION, existing_ok, library_versions, read_record, record_path, \
@@ -54,8 +54,8 @@ def requested_seeds(cfg: dict) -> list[int]:
     return seeds
 
 
-def prepare(cfg: dict, seeds: list[int]):
-    """Dataset, verified manifest, hardest class and the arm's training items."""
+def load_frozen(cfg: dict, seeds: list[int]):
+    """Dataset and its verified frozen manifest; refuses changed files and reported pilot seeds."""
     dataset = dataset_from_cfg(cfg["dataset"])
     mpath = Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name))
     manifest = load_manifest(mpath)
@@ -66,12 +66,20 @@ def prepare(cfg: dict, seeds: list[int]):
     if set(seeds) & set(pilots):
         raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
                          f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
+    return dataset, manifest
+
+
+def arm_for(cfg: dict, dataset, manifest: dict, seed: int | None) -> ArmData:
+    """The arm's training items. With `k`, the real train split is first cut to k labels per class,
+    drawn by the seed, so every arm of a seed sees the same k real images (and generators see only them)."""
     train = split_items(manifest, "train")
+    if cfg.get("k") is not None:
+        train = few_shot_subset(train, int(cfg["k"]), int(seed))
     cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
     arm = build_arm(cfg["arm"]["name"], dataset, train, file_hashes(manifest, "train"),
                     manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache)
     check_no_synthetic_in_test(manifest, arm.added)
-    return dataset, manifest, arm
+    return arm
 
 
 def run(cfg: DictConfig | dict) -> dict:
@@ -85,26 +93,34 @@ def run_seeds(cfg: DictConfig | dict) -> list[dict]:
     t0 = time.perf_counter()
     threads = set_threads(cfg.get("threads"), _launcher_workers())
     seeds = requested_seeds(cfg)
-    dataset, manifest, arm = prepare(cfg, seeds)
+    dataset, manifest = load_frozen(cfg, seeds)
+    # Without k all seeds share one training set (one engine call, vectorised where possible);
+    # with k each seed has its own k-shot subset.
+    groups = [(None, seeds)] if cfg.get("k") is None else [(s, [s]) for s in seeds]
+    out: dict[int, dict] = {}
+    for subset_seed, group in groups:
+        arm = arm_for(cfg, dataset, manifest, subset_seed)
+        out.update(_run_group(cfg, dataset, manifest, arm, group, threads, t0))
+    return [out[s] for s in seeds]
+
+
+def _run_group(cfg: dict, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
+               t0: float) -> dict[int, dict]:
     mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
     cells = {s: make_cell(cfg, mhash, arm, s) for s in seeds}
-    done = {s: record_path(sdir, run_id(c)) for s, c in cells.items()
-            if existing_ok(sdir, run_id(c)) and not cfg.get("force", False)}
-    for s, p in done.items():
-        log.info("skip %s: ok record exists (%s)", run_id(cells[s]), p)
-    todo = [s for s in seeds if s not in done]
-    test = split_items(manifest, "test")
-    results = _fit(cfg, dataset, arm, test, todo, manifest["hardest"]["class"])
-    out = []
-    for s in seeds:
-        if s in done:
-            out.append(read_record(done[s]))
-            continue
+    out = {}
+    for s, c in cells.items():
+        if existing_ok(sdir, run_id(c)) and not cfg.get("force", False):
+            log.info("skip %s: ok record exists (%s)", run_id(c), record_path(sdir, run_id(c)))
+            out[s] = read_record(record_path(sdir, run_id(c)))
+    todo = [s for s in seeds if s not in out]
+    results = _fit(cfg, dataset, arm, split_items(manifest, "test"), todo, manifest["hardest"]["class"])
+    for s in todo:
         record = _base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
         record.update(results[s])
         record["timings"] = {"total_s": time.perf_counter() - t0, "seeds_in_job": len(todo)}
         _log_record(record, write_record(sdir, record))
-        out.append(record)
+        out[s] = record
     return out
 
 

@@ -99,3 +99,22 @@ def test_seed_block_in_one_job_equals_separate_jobs(study):
     assert [r["cell"]["seed"] for r in block] == [5, 6]
     with pytest.raises(ValueError, match="negative"):
         run_seeds(cfg_for(over, "arm=real", "seeds=[1,-2]"))
+
+
+def test_few_shot_k_same_images_in_every_arm_of_a_seed(study):
+    from benchmark.arms import few_shot_subset
+    from benchmark.split.manifest import split_items
+
+    _, over, tmp = study
+    train = split_items(load_manifest(tmp / "split.json"), "train")
+    a, b = few_shot_subset(train, 2, seed=7), few_shot_subset(train, 2, seed=7)
+    assert a == b and len(a) == 2 * 3  # 2 per class, 3 classes
+    assert few_shot_subset(train, 2, seed=8) != a
+    with pytest.raises(ValueError, match="larger than class"):
+        few_shot_subset(train, 99, seed=0)
+    recs = {arm: run(cfg_for(over, f"arm={arm}", "seed=7", "k=2")) for arm in ("real", "synthetic", "placebo")}
+    assert all(r["status"] == "ok" for r in recs.values())
+    for r in recs.values():  # every arm trains on the same 2 real images per class (+ its added ones)
+        real_counts = {c: n - r["added_counts"].get(c, 0) for c, n in r["train_counts"].items()}
+        assert set(real_counts.values()) == {2}
+    assert recs["real"]["cell"]["k"] == 2
