@@ -42,6 +42,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmark.bench import run_bench
+
+    p = {"dataset": args.dataset}
+    if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
+        p.update(steps=20, seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5, image_size=64)
+    run_bench(p, Path(args.out), tuple(args.parts))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -60,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("study_dir")
     r.add_argument("--out", help="output directory (default <study_dir>/report)")
     r.set_defaults(func=cmd_report)
+    b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
+    b.add_argument("--dataset", default="magnetic_tile")
+    b.add_argument("--out", default="results/bench")
+    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib"],
+                   choices=["engines", "study", "joblib"])
+    b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
+    b.set_defaults(func=cmd_bench)
     return p
 
 

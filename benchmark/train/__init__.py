@@ -42,3 +42,4 @@ def set_threads(n: int | None, workers: int = 1) -> int:
 
 
 from benchmark.train import engine_finetune  # noqa: E402,F401  (registers "finetune")
+from benchmark.train import engine_featurebank  # noqa: E402,F401  (registers "featurebank")

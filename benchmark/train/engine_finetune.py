@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,11 +14,12 @@ from benchmark.train.finetune import predict_probs, train_classifier
 from benchmark.train.models import create_backbone, normalization
 
 
-def _bank(dataset: Dataset, items: list[Item], size: int, desc: str) -> torch.Tensor:
-    """Decode each distinct file once (placebo duplicates share a decode), then index."""
+def _bank(dataset: Dataset, items: list[Item], size: int, desc: str, cache_dir: Path | None) -> torch.Tensor:
+    """Decode each distinct file once (placebo duplicates share a decode), then index. With `cache_dir`
+    the decoded arrays persist on disk across runs (identical values, no PIL decoding on a hit)."""
     paths = [str(dataset.abspath(it.path)) for it in items]
     uniq = sorted(set(paths))
-    bank = image_bank(uniq, size, desc=desc)
+    bank = image_bank(uniq, size, desc=desc, cache_dir=cache_dir)
     pos = {p: i for i, p in enumerate(uniq)}
     return bank[torch.tensor([pos[p] for p in paths], dtype=torch.long)]
 
@@ -31,9 +33,10 @@ def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: 
     model_cfg, trainer_cfg = cfg["model"], cfg["trainer"]
     size = int(model_cfg["image_size"])
     index = {c: i for i, c in enumerate(dataset.classes)}
-    x_train = _bank(dataset, train, size, "decode train")
+    decoded = Path(cfg["cache_root"]) / "decoded" if cfg.get("cache_root") else None
+    x_train = _bank(dataset, train, size, "decode train", decoded)
     y_train = torch.tensor([index[it.label] for it in train], dtype=torch.long)
-    x_eval = _bank(dataset, evaluate, size, "decode eval")
+    x_eval = _bank(dataset, evaluate, size, "decode eval", decoded)
     t_data = time.perf_counter() - t0
     return [_fit_one(x_train, y_train, x_eval, len(dataset.classes), model_cfg, trainer_cfg, s, t_data)
             for s in seeds]

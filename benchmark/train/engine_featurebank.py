@@ -1,0 +1,130 @@
+"""`trainer.engine=featurebank`: linear heads on cached frozen-backbone features, all seeds at once.
+
+Features of V views per image are extracted once and cached (`benchmark.train.features`); a run then
+only trains S = len(seeds) linear heads, vectorised: parameters W (S, D, C) and b (S, C), one loss that
+sums each seed's mean cross-entropy. Parameters are disjoint and AdamW is elementwise, so every seed
+trains exactly as it would alone; each seed has its own generator for init, batch order and views.
+The budget is `trainer.max_steps` optimizer steps whatever the arm, as in the fine-tune engine.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from benchmark.data.base import Dataset, Item
+from benchmark.train import register_engine
+from benchmark.train.features import extract_features
+from benchmark.train.finetune import BalancedSampler, _optimizer, total_steps
+
+
+class FastBalancedSampler(BalancedSampler):
+    """The same draws as BalancedSampler (same generator calls, same arithmetic) without its
+    per-element Python loop: S seeds x max_steps draws would otherwise dominate the training time."""
+
+    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler"):
+        super().__init__(y, g, balance)
+        self.counts = torch.tensor([len(c) for c in self.by_class])  # (K,) items per present class
+        self.starts = torch.cumsum(self.counts, 0) - self.counts  # (K,) offsets into `order`
+        self.order = torch.cat(self.by_class)  # (N,) item indices grouped by class
+
+    def draw(self, batch_size: int) -> torch.Tensor:
+        if self.balance == "none":
+            return super().draw(batch_size)
+        cls = torch.randint(0, len(self.by_class), (batch_size,), generator=self.g)
+        u = torch.rand(batch_size, generator=self.g)
+        within = torch.minimum((u * self.counts[cls]).long(), self.counts[cls] - 1)
+        return self.order[self.starts[cls] + within]
+
+
+class LinearHeads(nn.Module):
+    """S independent linear classifiers: logits[s] = x[s] @ W[s] + b[s]. Each seed's init is nn.Linear's
+    default, U(-1/sqrt(D), 1/sqrt(D)) for weight (drawn as (C, D) like nn.Linear) and bias."""
+
+    def __init__(self, gens: list[torch.Generator], dim: int, n_classes: int):
+        super().__init__()
+        bound = 1 / math.sqrt(dim)
+        w = [torch.empty(n_classes, dim).uniform_(-bound, bound, generator=g).T for g in gens]
+        b = [torch.empty(n_classes).uniform_(-bound, bound, generator=g) for g in gens]
+        self.W = nn.Parameter(torch.stack(w).contiguous())  # (S, D, C)
+        self.b = nn.Parameter(torch.stack(b))  # (S, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (S, B, D) -> (S, B, C)."""
+        return torch.baddbmm(self.b[:, None, :], x, self.W)
+
+    def predict(self, s: int, x: torch.Tensor) -> np.ndarray:
+        """x: (N, D) -> (N, C) float64 softmax of seed s's head; the same op whatever S is."""
+        with torch.no_grad():
+            return (x @ self.W[s] + self.b[s]).double().softmax(1).numpy()
+
+
+def train_heads(x: torch.Tensor, y: torch.Tensor, n_classes: int, cfg: dict, seeds: list[int]):
+    """x: (N, V, D) standardised features, y: (N,) labels -> (heads, per-seed final loss (S,), train_s)."""
+    t0 = time.perf_counter()
+    (n, views, dim), batch = x.shape, int(cfg["batch_size"])
+    steps = total_steps(cfg, n)
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]  # init, then per step: batch, views
+    heads = LinearHeads(gens, dim, n_classes)
+    samplers = [FastBalancedSampler(y, g, cfg.get("balance", "sampler")) for g in gens]
+    opt, sched = _optimizer(heads, cfg, steps)
+    losses = torch.empty(steps, len(seeds))  # (steps, S)
+    for step in tqdm(range(steps), desc="train heads", leave=False, mininterval=2):
+        idx = torch.stack([smp.draw(batch) for smp in samplers])  # (S, B) item indices
+        view = torch.stack([torch.randint(0, views, (batch,), generator=g) for g in gens])  # (S, B)
+        logits = heads(x[idx, view])  # (S, B, C)
+        per_seed = F.cross_entropy(logits.flatten(0, 1), y[idx].flatten(), reduction="none",
+                                   label_smoothing=cfg.get("label_smoothing", 0.0)).view(len(seeds), batch).mean(1)
+        loss = per_seed.sum()  # seeds' parameters are disjoint: each gets exactly its own gradient
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss ({per_seed.tolist()}) at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses[step] = per_seed.detach()
+    tail = losses[-max(1, steps // 10):].mean(0)  # (S,) mean over the last 10 % of steps
+    return heads, tail, time.perf_counter() - t0
+
+
+def standardise(train_view0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) -> mean, std (D,); constant dimensions get std 1 (they carry nothing, and must not explode
+    on augmented views or eval images where they are not constant)."""
+    mean, std = train_view0.mean(0), train_view0.std(0)
+    return mean, np.where(std > 1e-6, std, 1.0).astype(np.float32)
+
+
+@register_engine("featurebank")
+def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: dict,
+                seeds: list[int]) -> list[tuple[np.ndarray, dict]]:
+    """Per seed, in order: (len(evaluate), C) float64 probabilities in dataset.classes order and a log.
+    Train features: all V views; eval features: view 0 (plain resize)."""
+    t0 = time.perf_counter()
+    paths = [str(dataset.abspath(it.path)) for it in [*train, *evaluate]]
+    feats, stats = extract_features(paths, cfg["model"], cfg["trainer"], Path(cfg["cache_root"]))  # (N+M, V, D)
+    f_train, f_eval = feats[:len(train)], feats[len(train):, 0]  # (N, V, D), (M, D)
+    mean, std = standardise(f_train[:, 0])  # the same for every seed of the call
+    x = torch.from_numpy((f_train - mean) / std).float()
+    x_eval = torch.from_numpy((f_eval - mean) / std).float()
+    index = {c: i for i, c in enumerate(dataset.classes)}
+    y = torch.tensor([index[it.label] for it in train], dtype=torch.long)
+    data_s = time.perf_counter() - t0
+    heads, final_loss, train_s = train_heads(x, y, len(dataset.classes), cfg["trainer"], seeds)
+    out = []
+    for s, seed in enumerate(seeds):
+        t1 = time.perf_counter()
+        probs = heads.predict(s, x_eval)
+        log = {"steps": total_steps(cfg["trainer"], len(y)), "final_loss": float(final_loss[s]),
+               "feature_s": stats["feature_s"], "train_s": train_s, "data_s": data_s,
+               "eval_s": time.perf_counter() - t1, "n_cached": stats["n_cached"],
+               "n_extracted": stats["n_extracted"], "n_train": len(y), "n_eval": len(x_eval),
+               "views": int(x.shape[1]), "feature_dim": int(x.shape[2]), "seeds_in_block": len(seeds),
+               "feature_key": stats["feature_key"]}
+        out.append((probs, log))
+    return out

