@@ -1,4 +1,4 @@
-"""`scarce`: the plain CLI (split, report). Runs themselves go through the Hydra app `scarce-run`."""
+"""`scarce`: the plain CLI (split, report, calibrate). Runs themselves go through the Hydra app `scarce-run`."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +52,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from benchmark.report.calibrate import format_summary, run_calibration
+    from benchmark.stats import DecisionRule
+
+    rule = DecisionRule(alpha=args.alpha, p=args.p, ci=None if args.ci == "none" else args.ci)
+    summary, paths = run_calibration(Path(args.study_dir), Path(args.out) if args.out else None, arm=args.arm,
+                                     n_sims=args.sims, n_seeds=args.seeds, planted_pp=args.planted_pp, rule=rule,
+                                     target_z=args.z, seed=args.rng_seed)
+    print(format_summary(summary))
+    for name, p in paths.items():
+        print(f"{name}: {p}")
+    return 0 if paths else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["engines", "study", "joblib"])
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
+    c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")
+    c.add_argument("study_dir")
+    c.add_argument("--out", help="output directory (default <study_dir>/report, where `scarce report` finds it)")
+    c.add_argument("--arm", default="real", help="arm whose runs form the two null arms (real, placebo, placebo[g])")
+    c.add_argument("--sims", type=int, default=2000, help="simulated studies per scenario")
+    c.add_argument("--seeds", type=int, help="seeds per simulated study (default: the study's own)")
+    c.add_argument("--planted-pp", type=float, default=10.0, help="effect planted for the detection rate (pp)")
+    c.add_argument("--z", type=float, default=3.4, help="SCARCE's |z| bar")
+    c.add_argument("--alpha", type=float, default=0.05, help="rule: significance level")
+    c.add_argument("--p", default="p_holm", choices=["p_holm", "p", "wilcoxon_p_holm", "wilcoxon_p"],
+                   help="rule: which p value")
+    c.add_argument("--ci", default="t", choices=["t", "bootstrap", "hierarchical", "none"],
+                   help="rule: which CI must exclude 0")
+    c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
+    c.set_defaults(func=cmd_calibrate)
     return p
 
 

@@ -169,7 +169,10 @@ def test_plot_paired_seeds(frame):
 def test_write_report_files(study):
     paths = write_report(study)
     out = study / "report"
-    assert set(paths) == {"table_csv", "table_md", "failures_csv", "paired_seeds_png"}
+    # the original four artefacts, plus the suite's (LaTeX, comparisons, SVGs, forest, index.html, …)
+    assert {"table_csv", "table_md", "failures_csv", "paired_seeds_png"} <= set(paths)
+    assert {"table_tex", "comparisons_csv", "comparisons_md", "comparisons_tex", "failures_md", "failures_tex",
+            "paired_seeds_svg", "forest_png", "forest_svg", "index_html"} <= set(paths)
     for p in paths.values():
         assert p.parent == out and p.exists() and p.stat().st_size > 0
     csv = pd.read_csv(paths["table_csv"])

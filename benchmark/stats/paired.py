@@ -10,8 +10,9 @@ SCARCE reports ``z = mean(d) / (sd(d)/√n)`` with the sample sd (ddof=1). That 
 one-sample t statistic; we keep SCARCE's name for comparability and give the t-test p value and CI
 (which use the t distribution with n−1 df, the right reference for small n) alongside it.
 
-Layout, so the module can grow: pairing → point statistics → tests/intervals → summaries.
-Planned additions (Wilcoxon signed-rank, bootstrap CI, Holm correction) slot into the same layers.
+Layout: pairing → point statistics (z, Cohen's d_z) → tests/intervals (t, Wilcoxon) → summaries.
+Resampling lives in :mod:`benchmark.stats.bootstrap`, multiplicity in :mod:`benchmark.stats.multiple`,
+the whole per-comparison bundle in :mod:`benchmark.stats.compare`.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["paired_differences", "scarce_z", "ttest_paired", "paired_summary"]
+__all__ = ["paired_differences", "scarce_z", "cohens_dz", "ttest_paired", "wilcoxon_p", "paired_summary"]
 
 
 # --------------------------------------------------------------------------------------- pairing
@@ -82,6 +83,17 @@ def scarce_z(d) -> float:
     return mean / (sd / math.sqrt(n))
 
 
+def cohens_dz(d) -> float:
+    """Cohen's d_z = mean(d) / sd(d, ddof=1): the paired effect in units of its own seed-to-seed sd.
+
+    It equals ``scarce_z(d) / √n`` (z grows with the number of seeds, d_z does not), with the same
+    degenerate choices: NaN for n < 2, ±inf for a constant non-zero d, 0 for d all zero.
+    """
+    arr = _as_1d(d)
+    z = scarce_z(arr)
+    return z if arr.size < 2 or math.isinf(z) or z == 0.0 else z / math.sqrt(arr.size)
+
+
 # --------------------------------------------------------------------------- tests and intervals
 def ttest_paired(d, confidence: float = 0.95) -> dict[str, float]:
     """Two-sided one-sample t-test of mean(d) = 0 and the t-based CI of the mean.
@@ -104,6 +116,23 @@ def ttest_paired(d, confidence: float = 0.95) -> dict[str, float]:
     half = float(_st.t.ppf(0.5 + confidence / 2.0, df)) * se
     return {"t": float(res.statistic), "df": df, "p": float(res.pvalue),
             "ci_low": mean - half, "ci_high": mean + half}
+
+
+def wilcoxon_p(d) -> float:
+    """Two-sided Wilcoxon signed-rank p of "d is symmetric about 0" (``scipy.stats.wilcoxon``).
+
+    Zero differences are dropped (``zero_method="wilcox"``, the textbook rule); scipy uses the exact
+    null distribution for small n without ties and a normal approximation otherwise. Degenerate
+    cases: n = 0 gives NaN; every d zero gives 1.0 (no signed evidence at all, where scipy would
+    return NaN). With n ≤ 5 non-zero differences the exact two-sided p can never go below
+    2 / 2^n (0.0625 at n = 5): a handful of seeds cannot reach p < 0.05 with this test.
+    """
+    arr = _as_1d(d)
+    if arr.size == 0:
+        return float("nan")
+    if not np.any(arr != 0.0):
+        return 1.0
+    return float(_st.wilcoxon(arr, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
 # ------------------------------------------------------------------------------------ summaries

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from benchmark.data.base import Dataset, Item
 from benchmark.train import register_engine
 from benchmark.train.features import extract_features
-from benchmark.train.finetune import BalancedSampler, _optimizer, total_steps
+from benchmark.train.finetune import BalancedSampler, make_optimizer, total_steps, update
 
 
 class FastBalancedSampler(BalancedSampler):
@@ -73,7 +73,7 @@ def train_heads(x: torch.Tensor, y: torch.Tensor, n_classes: int, cfg: dict, see
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]  # init, then per step: batch, views
     heads = LinearHeads(gens, dim, n_classes)
     samplers = [FastBalancedSampler(y, g, cfg.get("balance", "sampler")) for g in gens]
-    opt, sched = _optimizer(heads, cfg, steps)
+    opt, sched = make_optimizer(heads, cfg, steps)
     losses = torch.empty(steps, len(seeds))  # (steps, S)
     for step in tqdm(range(steps), desc="train heads", leave=False, mininterval=2):
         idx = torch.stack([smp.draw(batch) for smp in samplers])  # (S, B) item indices
@@ -81,13 +81,8 @@ def train_heads(x: torch.Tensor, y: torch.Tensor, n_classes: int, cfg: dict, see
         logits = heads(x[idx, view])  # (S, B, C)
         per_seed = F.cross_entropy(logits.flatten(0, 1), y[idx].flatten(), reduction="none",
                                    label_smoothing=cfg.get("label_smoothing", 0.0)).view(len(seeds), batch).mean(1)
-        loss = per_seed.sum()  # seeds' parameters are disjoint: each gets exactly its own gradient
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite training loss ({per_seed.tolist()}) at step {step}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        # seeds' parameters are disjoint: the summed loss gives each exactly its own gradient
+        update(opt, sched, per_seed.sum(), step)
         losses[step] = per_seed.detach()
     tail = losses[-max(1, steps // 10):].mean(0)  # (S,) mean over the last 10 % of steps
     return heads, tail, time.perf_counter() - t0

@@ -44,7 +44,7 @@ def total_steps(cfg: dict, n_train: int) -> int:
     raise ValueError("trainer: expected max_steps (> 0) or epochs (> 0)")
 
 
-def _optimizer(model: nn.Module, cfg: dict, steps: int):
+def make_optimizer(model: nn.Module, cfg: dict, steps: int):
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.get("optimizer", "adamw") == "sgd":
         opt = torch.optim.SGD(params, lr=cfg["lr"], momentum=0.9, weight_decay=cfg.get("weight_decay", 0.0))
@@ -58,6 +58,16 @@ def _optimizer(model: nn.Module, cfg: dict, steps: int):
         return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+
+
+def update(opt, sched, loss: torch.Tensor, step: int) -> None:
+    """One optimizer step; a non-finite loss fails the run (recorded as failed, never silently kept)."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite training loss ({loss.item()}) at step {step}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
 
 
 def _freeze_backbone(model: nn.Module) -> None:
@@ -79,7 +89,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: di
     steps = total_steps(cfg, len(y))
     if cfg.get("freeze_backbone"):
         _freeze_backbone(model)
-    opt, sched = _optimizer(model, cfg, steps)
+    opt, sched = make_optimizer(model, cfg, steps)
     sampler = BalancedSampler(y, g, cfg.get("balance", "sampler"))
     model.train()
     if cfg.get("freeze_backbone"):
@@ -90,12 +100,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: di
         xb = augment_batch(x[idx].float().div_(255), g, cfg.get("augment", {}))
         xb = (xb - torch.tensor(norm[0]).view(1, 3, 1, 1)) / torch.tensor(norm[1]).view(1, 3, 1, 1)
         loss = F.cross_entropy(model(xb), y[idx], label_smoothing=cfg.get("label_smoothing", 0.0))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite training loss ({loss.item()}) at step {step}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        update(opt, sched, loss, step)
         losses.append(loss.item())
     tail = losses[-max(1, steps // 10):]
     return {"steps": steps, "final_loss": sum(tail) / len(tail), "train_s": time.perf_counter() - t0}

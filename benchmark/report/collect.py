@@ -1,0 +1,103 @@
+"""Read a study once: the records frame plus what the statistics need from each record's predictions.
+
+Records carry per-test-image probabilities (N × C). The report keeps only what it uses — for every
+ok run, the hardest-class test images (by path) and whether each was classified correctly, and the
+confusion matrix — so a study of thousands of runs does not hold every probability in memory.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from benchmark.records import read_record, records_dir, records_frame
+
+__all__ = ["StudyData", "hardest_correctness", "load_study", "study_from_records", "PROGRESS_MIN_RECORDS"]
+
+PROGRESS_MIN_RECORDS = 100  # show a progress bar from this many records on
+
+
+@dataclass
+class StudyData:
+    """``frame``: :func:`benchmark.records.records_frame` of every record (ok and failed).
+    ``correct``: run_id → (hardest-class test image paths, 0/1 correctness per image).
+    ``confusion``: run_id → (class names, confusion counts, rows = true class)."""
+
+    frame: pd.DataFrame
+    correct: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
+    confusion: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+    name: str = "study"
+
+
+def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """(paths, correct) over the record's hardest-class test images, or None when it has no predictions.
+
+    Correct means argmax of the stored probabilities is the hardest class — the rule
+    :func:`benchmark.metrics.classification_metrics` uses, so the mean reproduces ``hardest_acc``.
+    """
+    pred, m = record.get("predictions") or {}, record.get("metrics") or {}
+    classes, hardest = m.get("classes"), record.get("hardest_class")
+    if not pred.get("probs") or not classes or hardest not in classes:
+        return None
+    h = classes.index(hardest)
+    labels = np.asarray(pred["labels"])
+    sel = np.flatnonzero(labels == h)
+    probs = np.asarray(pred["probs"], dtype=float)[sel]
+    paths = tuple(pred["paths"][i] for i in sel) if pred.get("paths") else tuple(str(i) for i in sel)
+    correct = (probs.argmax(axis=1) == h).astype(float) if sel.size else np.empty(0)
+    return paths, correct
+
+
+def _confusion(record: dict[str, Any]) -> tuple[list[str], np.ndarray] | None:
+    m = record.get("metrics") or {}
+    if not m.get("confusion_matrix") or not m.get("classes"):
+        return None
+    return list(m["classes"]), np.asarray(m["confusion_matrix"], dtype=float)
+
+
+def _slim(record: dict[str, Any], data: StudyData, interned: dict[tuple, tuple]) -> dict[str, Any]:
+    """Keep what the report needs from one record in ``data``; return the record without predictions."""
+    if record.get("status") == "ok":
+        hc = hardest_correctness(record)
+        if hc is not None:
+            paths = interned.setdefault(hc[0], hc[0])  # one copy of a test set shared by all runs
+            data.correct[record["run_id"]] = (paths, hc[1])
+            acc = (record.get("metrics") or {}).get("hardest_class_accuracy")
+            if acc is not None and hc[1].size and abs(float(hc[1].mean()) - acc) > 1e-9:
+                warnings.warn(f"run {record['run_id']}: hardest-class accuracy {acc:.4f} differs from its "
+                              f"stored predictions ({hc[1].mean():.4f})", stacklevel=2)
+        cm = _confusion(record)
+        if cm is not None:
+            data.confusion[record["run_id"]] = cm
+    return {k: v for k, v in record.items() if k != "predictions"}
+
+
+def study_from_records(records: list[dict[str, Any]], name: str = "study", progress: bool | None = None) -> StudyData:
+    """A :class:`StudyData` from records already in memory (tests, notebooks)."""
+    data = StudyData(frame=pd.DataFrame(), name=name)
+    interned: dict[tuple, tuple] = {}
+    show = len(records) >= PROGRESS_MIN_RECORDS if progress is None else progress
+    slim = [_slim(r, data, interned) for r in tqdm(records, desc="aggregating records", unit="run",
+                                                   disable=not show, leave=False)]
+    data.frame = records_frame(slim)
+    return data
+
+
+def load_study(study_dir: str | Path, progress: bool | None = None) -> StudyData:
+    """Read ``<study_dir>/records/*.json`` one at a time (a progress bar for large studies)."""
+    d = records_dir(study_dir)
+    if not d.is_dir():
+        raise FileNotFoundError(f"{study_dir}: no 'records/' directory; expected a study written by scarce-run")
+    files = sorted(d.glob("*.json"))
+    show = len(files) >= PROGRESS_MIN_RECORDS if progress is None else progress
+    data = StudyData(frame=pd.DataFrame(), name=Path(study_dir).resolve().name)
+    interned: dict[tuple, tuple] = {}
+    slim = [_slim(read_record(p), data, interned)
+            for p in tqdm(files, desc="reading records", unit="run", disable=not show, leave=False)]
+    data.frame = records_frame(slim)
+    return data

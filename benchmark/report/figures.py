@@ -1,0 +1,135 @@
+"""Study figures beyond the per-seed plot: forest plot, few-shot curves, confusion matrices, A/A
+histograms. Each function draws on the ``ax`` it is given and returns ``ax.figure``."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless, as in plots.py
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = ["plot_forest", "plot_fewshot", "plot_confusion", "plot_aa_z", "plot_aa_p", "save_figure",
+           "VERDICT_COLORS"]
+
+VERDICT_COLORS = {"gain": "#1a7f37", "no evidence": "#6e7781", "harm": "#cf222e"}
+
+
+def save_figure(fig: Figure, out_dir: Path, stem: str, dpi: int = 120) -> dict[str, Path]:
+    """``<stem>.png`` and ``<stem>.svg``; closes the figure."""
+    paths = {f"{stem}_png": out_dir / f"{stem}.png", f"{stem}_svg": out_dir / f"{stem}.svg"}
+    fig.savefig(paths[f"{stem}_png"], dpi=dpi)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    paths[f"{stem}_svg"].write_text(buf.getvalue())
+    plt.close(fig)
+    return paths
+
+
+def _forest_label(r) -> str:
+    k = "" if r.k is None or pd.isna(r.k) else f" k={int(r.k)}"
+    return f"{r.dataset} / {r.hardest_class}{k}\n{r.model}: {r.comparison}"
+
+
+def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
+    """Mean paired difference (pp) per comparison with its 95 % t CI (thick) and seeds × images bootstrap
+    CI (thin, capped), coloured by verdict, in table order from the top; a line at 0."""
+    rows = comparisons.reset_index(drop=True)
+    y = np.arange(len(rows))[::-1]
+    for yi, r in zip(y, rows.itertuples()):
+        color = VERDICT_COLORS.get(r.verdict, "black")
+        if np.isfinite([r.hier_ci_low_pp, r.hier_ci_high_pp]).all():
+            ax.errorbar(r.mean_pp, yi - 0.18, xerr=[[r.mean_pp - r.hier_ci_low_pp], [r.hier_ci_high_pp - r.mean_pp]],
+                        fmt="none", ecolor=color, elinewidth=1, capsize=3, alpha=0.7)
+        if np.isfinite([r.ci_low_pp, r.ci_high_pp]).all():
+            ax.plot([r.ci_low_pp, r.ci_high_pp], [yi, yi], color=color, lw=3.5, solid_capstyle="butt")
+        if np.isfinite(r.mean_pp):
+            ax.plot(r.mean_pp, yi, "o", color="white", mec=color, mew=2, ms=7)
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_yticks(y, [_forest_label(r) for r in rows.itertuples()] if len(rows) else [], fontsize="small")
+    ax.set_xlabel("difference in hardest-class accuracy, A − B (pp)")
+    ax.set_title("Paired gains: thick = 95 % t CI over seeds, thin = seeds × test images bootstrap")
+    handles = [plt.Line2D([], [], color=c, lw=3.5, label=v) for v, c in VERDICT_COLORS.items()]
+    ax.legend(handles=handles, fontsize="small", loc="best", title="verdict")
+    if not len(rows):
+        ax.text(0.5, 0.5, "no comparisons", ha="center", va="center", transform=ax.transAxes)
+    ax.grid(axis="x", alpha=0.3)
+    return ax.figure
+
+
+def plot_fewshot(curves: pd.DataFrame, ax: Axes, published: pd.DataFrame | None = None) -> Figure:
+    """Hardest-class accuracy (%) vs k real labels per class, one line per arm with its t CI band;
+    published points (``arm``, ``k``, ``hardest_acc_pct``) dashed when given."""
+    colors = {"real": "#0969da", "placebo": "#8250df"}
+    cmap = plt.get_cmap("tab10")
+    for i, (arm, g) in enumerate(curves.sort_values("k").groupby("arm", sort=True)):
+        c = colors.get(arm.split("[")[0], cmap((i + 2) % 10))
+        ax.plot(g["k"], g["mean_pct"], "-o", color=c, label=f"{arm} (this study)")
+        ax.fill_between(g["k"], g["ci_low_pct"], g["ci_high_pct"], color=c, alpha=0.15, lw=0)
+    if published is not None and not published.empty:
+        for arm, g in published.sort_values("k").groupby("arm"):
+            ax.plot(g["k"], g["hardest_acc_pct"], "--s", color=colors.get(arm, "#bf8700"), alpha=0.7,
+                    label=f"{arm} (published)")
+    ax.set_xlabel("k real labels per class")
+    ax.set_ylabel("hardest-class accuracy (%)")
+    ax.grid(alpha=0.3)
+    if len(curves):
+        ax.set_xticks(sorted(curves["k"].unique()))
+        ax.legend(fontsize="small")
+    return ax.figure
+
+
+def plot_confusion(matrix, classes: list[str], ax: Axes, title: str = "", highlight: str | None = None) -> Figure:
+    """Row-normalised confusion matrix (rows = true class) as a heat map with the share in each cell;
+    the ``highlight`` class (the hardest) in bold."""
+    m = np.asarray(matrix, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm = np.nan_to_num(m / m.sum(axis=1, keepdims=True))
+    ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+    for (i, j), v in np.ndenumerate(norm):
+        ax.text(j, i, f"{v:.2f}".lstrip("0") if v < 1 else "1", ha="center", va="center", fontsize="x-small",
+                color="white" if v > 0.6 else "black")
+    ticks = range(len(classes))
+    ax.set_xticks(ticks, classes, rotation=45, ha="right", fontsize="small")
+    ax.set_yticks(ticks, classes, fontsize="small")
+    for lab in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        if lab.get_text() == highlight:
+            lab.set_fontweight("bold")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize="medium")
+    return ax.figure
+
+
+def plot_aa_z(z, ax: Axes, target_z: float = 3.4) -> Figure:
+    """Histogram of SCARCE z over A/A studies; ±inf (constant d) collected in the outermost bins and
+    counted in the legend; the ±target lines mark SCARCE's bar."""
+    z = np.asarray(z, dtype=float)
+    lim = max(6.0, target_z * 2)
+    finite = z[np.isfinite(z)]
+    ax.hist(np.clip(finite, -lim, lim), bins=np.linspace(-lim, lim, 49), color="#6e7781")
+    n_inf = int(np.isinf(z).sum())
+    for s in (-1, 1):
+        ax.axvline(s * target_z, color="#cf222e", ls="--", lw=1)
+    share = np.mean(np.abs(z) >= target_z) if z.size else np.nan
+    ax.set_title(f"A/A z: {100 * share:.1f} % of studies have |z| ≥ {target_z:g} ({n_inf} infinite)")
+    ax.set_xlabel(f"z (clipped to ±{lim:g})")
+    ax.set_ylabel("simulated studies")
+    return ax.figure
+
+
+def plot_aa_p(p, ax: Axes, alpha: float = 0.05) -> Figure:
+    """Histogram of t-test p over A/A studies (flat if calibrated); the α line."""
+    p = np.asarray(p, dtype=float)
+    ax.hist(p[np.isfinite(p)], bins=np.linspace(0, 1, 21), color="#6e7781")
+    ax.axvline(alpha, color="#cf222e", ls="--", lw=1)
+    ax.set_title(f"A/A t-test p: {100 * np.mean(p < alpha):.1f} % below {alpha:g}")
+    ax.set_xlabel("p")
+    ax.set_ylabel("simulated studies")
+    return ax.figure

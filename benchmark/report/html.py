@@ -1,0 +1,188 @@
+"""``index.html``: one self-contained page (figures inlined as base64 PNG, no script, no external URL)
+that says in plain words what was compared, what the verdict is and what limits it."""
+from __future__ import annotations
+
+import base64
+import math
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.report.artefacts import CALIBRATION_SUMMARY, ReportContext, failures_frame
+from benchmark.report.comparisons import COMPARISON_HEADERS
+from benchmark.report.fewshot import EFFICIENCY_HEADERS
+from benchmark.report.published import PUBLISHED_HEADERS
+from benchmark.report.table import TABLE_HEADERS
+from benchmark.report.tables import fmt_cell, html_table
+from benchmark.stats.power import DEFAULT_TARGET_Z
+
+__all__ = ["render_html", "write_html", "comparison_sentence"]
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px solid #d0d7de;padding:.25em .5em}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}
+.gain{color:#1a7f37;font-weight:bold}.harm{color:#cf222e;font-weight:bold}.none{color:#57606a;font-weight:bold}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #d0d7de}figcaption{font-size:.9em;color:#57606a}
+.note{background:#fff8c5;border:1px solid #d4a72c;padding:.5em 1em;border-radius:6px}"""
+
+FIGURE_CAPTIONS = {
+    "paired_seeds": "Hardest-class accuracy per seed; a line joins one seed's arms, bars mark arm means.",
+    "forest": "Mean paired difference per comparison: thick bar = 95 % t CI over seeds; thin capped bar = "
+              "bootstrap over seeds and test images; colour = verdict.",
+    "fewshot": "Hardest-class accuracy vs k real labels per class (band: 95 % t CI over seeds; dashed: published).",
+    "aa_hist": "A/A calibration: statistics of simulated studies whose two arms carry no true difference.",
+}
+VERDICT_CLASS = {"gain": "gain", "harm": "harm", "no evidence": "none"}
+VERDICT_WORDS = {"gain": "evidence that A beats B on the hardest class",
+                 "harm": "evidence that A is worse than B on the hardest class",
+                 "no evidence": "no evidence either way"}
+
+
+def _num(v, digits: int = 1, sign: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return fmt_cell(float(v), digits) if not sign or math.isinf(v) else f"{float(v):+.{digits}f}"
+
+
+def _key_text(r) -> str:
+    k = "" if r["k"] is None or pd.isna(r["k"]) else f", k = {int(r['k'])}"
+    return f"{r['dataset']} / {r['hardest_class']} ({r['model']}{k})"
+
+
+def comparison_sentence(r: pd.Series) -> str:
+    """One comparison in plain words (HTML-escaped), e.g. for a list of verdicts."""
+    head = f"<b>{escape(_key_text(r))}</b> — {escape(str(r['comparison']))}: "
+    verdict = str(r["verdict"])
+    tag = f"<span class=\"{VERDICT_CLASS.get(verdict, 'none')}\">{escape(verdict)}</span>"
+    if not r["n"] or r["n"] < 2:
+        dropped = ", ".join(map(str, r["dropped_seeds"] or [])) or "none"
+        return head + escape(f"{int(r['n'] or 0)} paired seed(s) (unpaired: {dropped}); nothing can be "
+                             "concluded.") + f" Verdict: {tag}."
+    text = (f"mean difference {_num(r['mean_pp'], sign=True)} pp over {int(r['n'])} seeds "
+            f"(95 % t CI {_num(r['ci_low_pp'])} to {_num(r['ci_high_pp'])} pp; seeds × test images "
+            f"bootstrap {_num(r['hier_ci_low_pp'])} to {_num(r['hier_ci_high_pp'])} pp), "
+            f"z = {_num(r['z'], 2)}, Holm-adjusted p = {_num(r['p_holm'], 3)}, Wilcoxon p = {_num(r['wilcoxon_p'], 3)}.")
+    return head + escape(text) + f" Verdict: {tag} ({escape(VERDICT_WORDS.get(verdict, ''))})."
+
+
+def _what_was_compared(ctx: ReportContext) -> str:
+    f = ctx.frame
+    if f.empty:
+        return "<p>No run records.</p>"
+    ok = f[f["status"] == "ok"]
+    items = []
+    for (ds, model), g in f.groupby(["dataset", "model"], sort=True):
+        arms = []
+        for (arm, gen), a in g.groupby([g["arm"], g["generator"].fillna("")], sort=True):
+            seeds = sorted(ok.loc[a.index.intersection(ok.index), "seed"].unique())
+            added = int(a["n_added"].max()) if arm != "real" else 0
+            what = {"real": "the real training split only",
+                    "placebo": f"real + {added} duplicated real images (count-matched placebo)",
+                    "synthetic": f"real + {added} generated images from '{gen}'"}.get(arm, arm)
+            arms.append(f"<li><b>{escape(arm + (f'[{gen}]' if gen else ''))}</b>: {escape(what)}; "
+                        f"{len(seeds)} ok seed(s) of {a['seed'].nunique()} run</li>")
+        items.append(f"<li>{escape(ds)} with {escape(str(model))}: hardest class "
+                     f"<b>{escape(', '.join(map(str, g['hardest_class'].dropna().unique())))}</b><ul>{''.join(arms)}</ul></li>")
+    return ("<p>Each seed trains one model per arm on the same split and is scored on the same test images; "
+            "arms differ only in their training data. Per seed, d = accuracy(A) − accuracy(B) on the hardest "
+            f"class; the evidence is the spread of d over seeds.</p><ul>{''.join(items)}</ul>")
+
+
+def _calibration_lines(out_dir: Path) -> list[str]:
+    path = out_dir / CALIBRATION_SUMMARY
+    if not path.is_file():
+        return ["A/A calibration has not been run for this study (<code>scarce calibrate &lt;study dir&gt;</code>): "
+                "the false-positive rate of the rule on these data is unknown."]
+    lines = []
+    for r in pd.read_csv(path).itertuples():
+        what = "false-positive rate" if r.scenario == "A/A" else f"detection rate of a planted +{r.planted_pp:g} pp"
+        lines.append(escape(f"A/A calibration ({r.group}, {r.n_sims} simulated studies of {r.n_seeds} seeds): "
+                            f"{what}: rule {100 * r.rate_rule:.1f} %, SCARCE |z| ≥ {r.target_z:g} "
+                            f"{100 * r.rate_z:.1f} %."))
+    return lines
+
+
+def _caveats(ctx: ReportContext, out_dir: Path) -> str:
+    c, f = ctx.comparisons, ctx.frame
+    lines = []
+    for (ds, hc), g in c.groupby(["dataset", "hardest_class"], sort=True):
+        m = g["n_test_images"].dropna()
+        if len(m):
+            m = int(m.max())
+            lines.append(escape(f"{ds}: the hardest class ({hc}) has {m} test images, so one image moves a run's "
+                                f"accuracy by {100 / m:.1f} pp; effects smaller than that exist only as averages."))
+    valid = c[c["wider_ci"].isin(["seeds × images", "seeds only", "equal"])]
+    if len(valid):
+        wider = int((valid["wider_ci"] == "seeds × images").sum())
+        lines.append(escape(f"In {wider} of {len(valid)} comparisons the interval that also resamples test images is "
+                            "wider than the seeds-only one: seed-level z and p treat the test images as fixed and "
+                            "overstate certainty about new images."))
+    for rule in f.dropna(subset=["hardest_class"]).drop_duplicates(["dataset"]).itertuples():
+        lines.append(escape(f"{rule.dataset}: hardest class {rule.hardest_class} chosen by: {rule.hardest_rule}. "
+                            "It was fixed before the test split was scored."))
+    if len(c):
+        lines.append(escape(f"Seeds per comparison: {int(c['n'].min())} to {int(c['n'].max())}. "
+                            f"Holm's adjustment runs over all {len(c)} comparisons."))
+        need = c["seeds_needed"].astype(float)
+        need = need[need.map(math.isfinite)]
+        if len(need):
+            lines.append(escape(f"At the observed mean and sd, |z| ≥ {DEFAULT_TARGET_Z:g} would need "
+                                f"{int(need.min())} to {int(need.max())} seeds."))
+    n_failed = int((f["status"] == "failed").sum()) if not f.empty else 0
+    if n_failed:
+        lines.append(escape(f"{n_failed} run(s) failed and are excluded (see the failures table); their seeds "
+                            "are dropped from the comparisons they belong to."))
+    lines += _calibration_lines(out_dir)
+    return "<ul>" + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
+
+
+def _figures(ctx: ReportContext) -> str:
+    out = []
+    for name, path in ctx.written.items():
+        if not name.endswith("_png") or not Path(path).is_file():
+            continue
+        stem = name[:-4]
+        cap = FIGURE_CAPTIONS.get(stem, "Confusion matrices per arm (mean over seeds, rows normalised to 1)."
+                                  if stem.startswith("confusion") else stem)
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        out.append(f"<figure><img alt=\"{escape(stem)}\" src=\"data:image/png;base64,{data}\">"
+                   f"<figcaption>{escape(cap)}</figcaption></figure>")
+    return "".join(out)
+
+
+def _section(title: str, body: str) -> str:
+    return f"<h2>{escape(title)}</h2>{body}" if body else ""
+
+
+def render_html(ctx: ReportContext, out_dir: Path) -> str:
+    c = ctx.comparisons
+    verdicts = "<ul>" + "".join(f"<li>{comparison_sentence(r)}</li>" for _, r in c.iterrows()) + "</ul>"
+    eff = ctx.efficiency
+    pub_note = ("<p class=\"note\">Published SCARCE numbers are shown beside ours where the dataset and hardest class "
+                "match; empty cells are numbers not in our sources.</p>"
+                if "published_note" in ctx.table else "")
+    body = [
+        f"<h1>scarce-bench report: {escape(ctx.data.name)}</h1>",
+        f"<p>{len(ctx.frame)} run records, {int((ctx.frame.get('status') == 'ok').sum()) if len(ctx.frame) else 0} ok. "
+        f"Verdict rule: {escape(ctx.rule.describe())}.</p>",
+        _section("What was compared", _what_was_compared(ctx)),
+        _section("Verdicts", verdicts if len(c) else "<p>No comparisons (no arm pairs with runs).</p>"),
+        _section("Caveats", _caveats(ctx, out_dir)),
+        _section("SCARCE-style table (sorted by gain)",
+                 pub_note + f"<div class=\"scroll\">{html_table(ctx.table, TABLE_HEADERS | PUBLISHED_HEADERS)}</div>"),
+        _section("All statistics per comparison", f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
+        _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
+        _section("Figures", _figures(ctx)),
+        _section("Failed runs", html_table(failures_frame(ctx.frame)) if len(failures_frame(ctx.frame)) else ""),
+    ]
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>scarce-bench: {escape(ctx.data.name)}</title><style>{CSS}</style></head><body>"
+            + "".join(body) + "</body></html>\n")
+
+
+def write_html(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
+    path = out_dir / "index.html"
+    path.write_text(render_html(ctx, out_dir), encoding="utf-8")
+    return {"index_html": path}

@@ -1,0 +1,106 @@
+"""Bootstrap intervals for a paired mean difference: over seeds, and over seeds × test images.
+
+Two sources of noise sit in a hardest-class accuracy. *Seed noise* (initialisation, data order, the
+few-shot draw) is what the seed-level statistics (z, t, Wilcoxon, :func:`bootstrap_ci`) see. *Test-set
+noise* is invisible to them: every run is scored on the same frozen test split, so a test set that
+happens to hold, say, 10 hardest-class images moves every seed of every arm together, and the
+seed-level CI treats those 10 images as if they were the whole population. With so few images one
+image is 10 pp, and a gain that rests on two or three particular images can look certain across
+seeds. :func:`hierarchical_bootstrap_ci` adds that noise back by also resampling the images.
+
+Pure functions; the caller passes a ``np.random.Generator``. Percentile intervals throughout.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["bootstrap_means", "bootstrap_ci", "hierarchical_bootstrap_means", "hierarchical_bootstrap_ci"]
+
+DEFAULT_N_BOOT = 4000
+
+
+def _interval(means: np.ndarray, confidence: float) -> tuple[float, float]:
+    lo, hi = np.quantile(means, [0.5 - confidence / 2.0, 0.5 + confidence / 2.0])
+    return float(lo), float(hi)
+
+
+def bootstrap_means(d, rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT) -> np.ndarray:
+    """``n_boot`` means of ``d`` resampled with replacement (seeds drawn as ``rng.integers(0, n, (n_boot, n))``).
+
+    The draw is made exactly the same way as the seed draw of :func:`hierarchical_bootstrap_means`, so
+    with the same generator state both resample the same seeds (tested: they agree when images carry
+    no extra noise).
+    """
+    arr = np.asarray(d, dtype=float).ravel()
+    if arr.size == 0:
+        return np.empty(0)
+    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
+    return arr[idx].mean(axis=1)
+
+
+def bootstrap_ci(d, rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT,
+                 confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of mean(d) over seeds. NaN for n < 2 (one value has no spread to resample).
+
+    With 5 seeds the bootstrap distribution has at most C(9, 5) = 126 distinct means and is too
+    narrow by a factor ≈ √((n−1)/n); it is reported beside the t interval, not instead of it.
+    """
+    arr = np.asarray(d, dtype=float).ravel()
+    if arr.size < 2:
+        return math.nan, math.nan
+    return _interval(bootstrap_means(arr, rng, n_boot), confidence)
+
+
+def _check_matrices(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(correct_a, dtype=float)
+    b = np.asarray(correct_b, dtype=float)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"expected two (seeds × images) matrices of one shape; got {a.shape} and {b.shape}")
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("per-image correctness contains NaN")
+    return a, b
+
+
+def hierarchical_bootstrap_means(correct_a, correct_b, rng: np.random.Generator,
+                                 n_boot: int = DEFAULT_N_BOOT, chunk: int = 1000) -> np.ndarray:
+    """Bootstrap distribution of mean over seeds of ``acc_a − acc_b`` resampling seeds, then images.
+
+    ``correct_a[s, i]`` is 1 when arm A's run for paired seed ``s`` classified hardest-class test image
+    ``i`` correctly (a fraction in [0, 1] when several runs share a seed), rows aligned by seed and
+    columns by image path in both matrices.
+
+    Each replicate draws ``n`` seeds with replacement, then ``m`` images with replacement **once**,
+    and applies that one image draw to every drawn seed and to both arms: the test split is shared
+    by all runs, so a different test set would have changed all of them together. Drawing images
+    afresh per seed would average the test-set noise away over seeds, which is exactly the noise a
+    seed-only interval already misses. Resampling both crossed factors counts their interaction
+    twice, so the interval errs on the wide side.
+    """
+    a, b = _check_matrices(correct_a, correct_b)
+    n, m = a.shape
+    if n == 0 or m == 0:
+        return np.empty(0)
+    diff = a - b                                             # (n, m): per-seed, per-image difference
+    out = np.empty(n_boot)
+    seeds = rng.integers(0, n, size=(n_boot, n))             # same draw as bootstrap_means
+    images = rng.integers(0, m, size=(n_boot, m))
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        sel = diff[seeds[start:stop]]                        # (B, n, m)
+        picked = np.take_along_axis(sel, images[start:stop, None, :].repeat(n, axis=1), axis=2)
+        out[start:stop] = picked.mean(axis=(1, 2))
+    return out
+
+
+def hierarchical_bootstrap_ci(correct_a, correct_b, rng: np.random.Generator,
+                              n_boot: int = DEFAULT_N_BOOT, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile CI of the paired mean difference over seeds × test images (see the means above).
+
+    Defined for a single seed too (then it is pure test-set noise); NaN when there is no seed or image.
+    """
+    means = hierarchical_bootstrap_means(correct_a, correct_b, rng, n_boot)
+    if means.size == 0:
+        return math.nan, math.nan
+    return _interval(means, confidence)
