@@ -1,4 +1,4 @@
-"""`scarce`: the plain CLI (split, report, calibrate). Runs themselves go through the Hydra app `scarce-run`."""
+"""`scarce`: the plain CLI (split, report, status, calibrate). Runs themselves go through the Hydra app `scarce-run`."""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +42,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from benchmark.status import format_status
+
+    print(format_status(Path(args.study_dir)))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from benchmark.bench import run_bench
 
@@ -66,6 +73,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if paths else 1
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from benchmark.data.fetch import fetch
+
+    return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("study_dir")
     r.add_argument("--out", help="output directory (default <study_dir>/report)")
     r.set_defaults(func=cmd_report)
+    st = sub.add_parser("status", help="done / failed / missing cells of a study, per arm and seed")
+    st.add_argument("study_dir")
+    st.set_defaults(func=cmd_status)
     b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
     b.add_argument("--dataset", default="magnetic_tile")
     b.add_argument("--out", default="results/bench")
@@ -106,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule: which CI must exclude 0")
     c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
     c.set_defaults(func=cmd_calibrate)
+    from benchmark.data.fetch import add_arguments as fetch_arguments
+
+    f = fetch_arguments(sub.add_parser("fetch", help="download (or say how to get), verify and unpack a dataset"))
+    f.set_defaults(func=cmd_fetch)
     return p
 
 

@@ -18,11 +18,14 @@ from benchmark import PROJECT_ROOT
 from benchmark.arms import ArmData, build_arm, few_shot_subset
 from benchmark.data import create_dataset
 from benchmark.metrics import classification_metrics
-from benchmark.records import SCHEMA_VERSION, existing_ok, library_versions, read_record, record_path, \
-    run_id, write_record
+from benchmark.generators import GENERATORS
+from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_writable, existing_record, \
+    library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
 from benchmark.split.manifest import check_no_synthetic_in_test, default_manifest_path, file_hashes, \
     load_manifest, manifest_sha256, split_items, verify
 from benchmark.train import create_engine, set_threads
+from benchmark.train.finetune import total_steps
+from benchmark.train.models import check_model
 
 log = logging.getLogger("scarce")
 
@@ -45,13 +48,27 @@ def make_cell(cfg: dict, mhash: str, arm: ArmData, seed: int) -> dict:
 
 def requested_seeds(cfg: dict) -> list[int]:
     """`seeds=[...]` trains a block of seeds in one job (vectorised by engines that can); else `seed`."""
-    seeds = [int(s) for s in (cfg.get("seeds") or [cfg["seed"]])]
+    raw = cfg.get("seeds") or [cfg["seed"]]
+    not_int = [s for s in raw if not isinstance(s, int) or isinstance(s, bool)]
+    if not_int:
+        raise ValueError(f"seed(s) {not_int} are not integers; expected integers >= 0")
+    seeds = [int(s) for s in raw]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds={seeds}: duplicated seed; expected distinct seeds")
     bad = [s for s in seeds if s < 0]
     if bad:
         raise ValueError(f"seed(s) {bad} are negative; expected integers >= 0")
     return seeds
+
+
+def check_config(cfg: dict) -> None:
+    """Refuse a config that can only fail, before data is read and before a failed record could be written
+    (config mistakes are not training failures: they would be skipped, not retried, by later sweeps)."""
+    create_engine(cfg["trainer"]["engine"])  # KeyError listing the known engines
+    check_model(cfg["model"])
+    if cfg["arm"]["name"] != "real":
+        GENERATORS.get(cfg["generator"]["name"])  # KeyError listing the known generators
+    total_steps(cfg["trainer"], 1)  # max_steps xor epochs
 
 
 def load_frozen(cfg: dict, seeds: list[int]):
@@ -93,7 +110,9 @@ def run_seeds(cfg: DictConfig | dict) -> list[dict]:
     t0 = time.perf_counter()
     threads = set_threads(cfg.get("threads"), _launcher_workers())
     seeds = requested_seeds(cfg)
+    check_config(cfg)
     dataset, manifest = load_frozen(cfg, seeds)
+    ensure_writable(study_dir(cfg))
     # Without k all seeds share one training set (one engine call, vectorised where possible);
     # with k each seed has its own k-shot subset.
     groups = [(None, seeds)] if cfg.get("k") is None else [(s, [s]) for s in seeds]
@@ -106,22 +125,48 @@ def run_seeds(cfg: DictConfig | dict) -> list[dict]:
 
 def _run_group(cfg: dict, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
                t0: float) -> dict[int, dict]:
+    """Lock the cells (another sweep may be on them), keep the records that exist, train the rest."""
     mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
     cells = {s: make_cell(cfg, mhash, arm, s) for s in seeds}
-    out = {}
-    for s, c in cells.items():
-        if existing_ok(sdir, run_id(c)) and not cfg.get("force", False):
-            log.info("skip %s: ok record exists (%s)", run_id(c), record_path(sdir, run_id(c)))
-            out[s] = read_record(record_path(sdir, run_id(c)))
-    todo = [s for s in seeds if s not in out]
-    results = _fit(cfg, dataset, arm, split_items(manifest, "test"), todo, manifest["hardest"]["class"])
-    for s in todo:
-        record = _base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
-        record.update(results[s])
-        record["timings"] = {"total_s": time.perf_counter() - t0, "seeds_in_job": len(todo)}
-        _log_record(record, write_record(sdir, record))
-        out[s] = record
+    with cell_locks(sdir, [run_id(c) for c in cells.values()]):  # files named by a run ID: written only
+        out = {s: rec for s, c in cells.items() if (rec := _claim(cfg, sdir, c)) is not None}  # under its lock
+        todo = [s for s in seeds if s not in out]
+        results = _fit(cfg, dataset, arm, split_items(manifest, "test"), todo, manifest["hardest"]["class"])
+        for s in todo:
+            record = _base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
+            record.update(results[s])
+            record["timings"] = {"total_s": time.perf_counter() - t0, "seeds_in_job": len(todo)}
+            _log_record(record, write_record(sdir, record))
+            out[s] = record
     return out
+
+
+def _claim(cfg: dict, sdir: Path, cell: dict) -> dict | None:
+    """Under the cell's lock: drop temp files of a killed writer, declare the cell for `scarce status`,
+    and return the existing record to keep instead of training (or None to train)."""
+    rid = run_id(cell)
+    remove_stale_temp(sdir, rid)  # safe: no live writer can own them while we hold the lock
+    gen = cfg["generator"]["name"] if cell["arm"] != "real" else None
+    write_expected(sdir, rid, cell_summary(rid, cell, gen))
+    return _reusable(cfg, sdir, rid)
+
+
+def _reusable(cfg: dict, sdir: Path, rid: str) -> dict | None:
+    """The existing record to keep instead of training: an ok one, and a failed one unless
+    `retry_failed=true` (a deterministic failure would only fail again); `force=true` reruns both."""
+    rec = None if cfg.get("force", False) else existing_record(sdir, rid)
+    if rec is None:
+        return None
+    where = record_path(sdir, rid)
+    if rec["status"] == "ok":
+        log.info("skip %s: ok record exists (%s)", rid, where)
+        return rec
+    if cfg.get("retry_failed", False):
+        log.info("retry %s: failed record exists (%s) and retry_failed=true", rid, where)
+        return None
+    log.info("skip %s: failed record exists (%s: %s); rerun it with retry_failed=true", rid, where,
+             (rec.get("error") or {}).get("message"))
+    return rec
 
 
 def _fit(cfg: dict, dataset, arm: ArmData, test, seeds: list[int], hardest: str) -> dict[int, dict]:
@@ -139,9 +184,10 @@ def _fit(cfg: dict, dataset, arm: ArmData, test, seeds: list[int], hardest: str)
                       "predictions": {"paths": [it.path for it in test], "labels": y.tolist(),
                                       "probs": np.round(probs, 6).tolist()}}
         return out
-    except Exception as e:  # the sweep goes on; the failure is recorded with its traceback
-        log.error("%s seeds %s failed: %s", cfg["arm"]["name"], seeds, e)
-        err = {"type": type(e).__name__, "message": str(e), "traceback": traceback.format_exc()}
+    except Exception as e:  # MemoryError and torch OOM (a RuntimeError) included. KeyboardInterrupt and
+        # SystemExit are BaseExceptions and SIGTERM/SIGKILL end the process: no record, the cell stays missing.
+        log.error("%s seeds %s failed: %s: %s", cfg["arm"]["name"], seeds, type(e).__name__, e)
+        err = {"type": type(e).__name__, "message": str(e) or type(e).__name__, "traceback": traceback.format_exc()}
         return {s: {"status": "failed", "error": err} for s in seeds}
 
 
@@ -190,10 +236,21 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from benchmark.experiments import dataset_available, write_skip_note
+
+    if cfg.get("skip_unavailable"):  # multi-dataset experiments: absent datasets get a note, not a crash
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        ok, reason = dataset_available(plain["dataset"], plain["split"]["manifest"])
+        if not ok:
+            if HydraConfig.get().mode == RunMode.RUN:
+                raise SystemExit(f"not run: {reason}")
+            log.warning("skipped: %s (note: %s)", reason, write_skip_note(plain, reason))
+            return {"run_id": None, "status": "skipped", "reason": reason}
     records = run_seeds(cfg)
     record = records[0]
     if record["status"] != "ok" and HydraConfig.get().mode == RunMode.RUN:
-        raise SystemExit(f"run {record['run_id']} failed: {record['error']['message']}")  # non-zero exit
+        raise SystemExit(f"run {record['run_id']} failed: {record['error']['type']}: "  # non-zero exit
+                         f"{record['error']['message']} (rerun it with retry_failed=true)")
     return {"run_id": record["run_id"], "status": record["status"]}
 
 

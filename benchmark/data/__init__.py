@@ -14,7 +14,8 @@ def create_dataset(name: str, **kwargs) -> Dataset:
 
 
 # Adapters register themselves on import.
-from benchmark.data import demo, imagefolder, magnetic_tile  # noqa: E402,F401
+from benchmark.data import demo, imagefolder, kolektorsdd, magnetic_tile, marble, mvtec_ad, neu_cls, \
+    plantvillage, riawelc  # noqa: E402,F401
 
 __all__ = ["Dataset", "DatasetError", "Item", "create_dataset", "list_datasets", "load_mask", "load_rgb",
            "register_dataset"]

@@ -74,11 +74,18 @@ def load_rgb(path: str | Path) -> Image.Image:
     try:
         with Image.open(path) as im:
             im.load()
+            if im.mode.startswith("I"):  # 16-bit grey (I;16*, or I): PIL's convert would clip it to white
+                im = Image.fromarray(_to_uint8(np.asarray(im)))
             return im.convert("RGB")
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise DatasetError(f"{path}: unreadable image ({e}); expected a valid PNG/JPEG/BMP file") from None
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    """16-bit values (0..65535) scaled to 8 bits, rounding (v * 257 maps back to v exactly)."""
+    return np.rint(np.clip(a.astype(np.float64), 0, 65535) / 257.0).astype(np.uint8)
 
 
 def load_mask(path: str | Path, threshold: int = 127) -> np.ndarray:

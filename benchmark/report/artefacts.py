@@ -75,7 +75,13 @@ def failures_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def scarce_table(frame: pd.DataFrame) -> pd.DataFrame:
     """SCARCE Table 1 across datasets, sorted by gain (largest first, missing last), published columns
     appended when a dataset is in the published table."""
-    table = study_table(frame).sort_values("gain_pp", ascending=False, na_position="last", kind="stable")
+    if is_fewshot(frame):  # one row per k: averaging a seed's runs across k would mix designs
+        parts = [study_table(g).assign(k=int(k)) for k, g in frame[frame["k"].notna()].groupby("k", sort=True)]
+        table = pd.concat(parts, ignore_index=True)
+        table.insert(table.columns.get_loc("model") + 1, "k", table.pop("k"))
+    else:
+        table = study_table(frame)
+    table = table.sort_values("gain_pp", ascending=False, na_position="last", kind="stable")
     return with_published(table.reset_index(drop=True))
 
 
@@ -126,10 +132,14 @@ def write_paired_seeds(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
 
     frame = ctx.frame
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
-    datasets = sorted(ok["dataset"].dropna().unique()) if not ok.empty else []
-    fig, axes = _subplots(len(datasets), 5.5, 4.5)
-    for ax, ds in zip(axes, datasets or [None]):
-        plot_paired_seeds(frame, ax, dataset=ds)
+    by_k = is_fewshot(frame)  # few-shot: one panel per (dataset, k), never a seed averaged across k
+    panels = (sorted({(ds, int(k)) for ds, k in zip(ok["dataset"], ok["k"]) if pd.notna(k)}) if by_k else
+              [(ds, None) for ds in sorted(ok["dataset"].dropna().unique())]) if not ok.empty else []
+    fig, axes = _subplots(len(panels), 5.5, 4.5)
+    for ax, (ds, k) in zip(axes, panels or [(None, None)]):
+        plot_paired_seeds(frame if k is None else frame[frame["k"] == k], ax, dataset=ds)
+        if k is not None:
+            ax.set_title(f"{ax.get_title()} (k = {k})")
     fig.tight_layout()
     return save_figure(fig, out_dir, "paired_seeds")
 

@@ -77,6 +77,11 @@ def prepared_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return f
 
 
+def _arm_order(label: str) -> tuple[int, str]:
+    """real, then placebo(s), then synthetic arms, alphabetically within each."""
+    return ({"real": 0, "placebo": 1, "synthetic": 2}.get(label.split("[")[0], 3), label)
+
+
 def iter_arm_groups(frame: pd.DataFrame) -> Iterator[tuple[dict[str, Any], dict[str, pd.DataFrame]]]:
     """``(key, {arm label: rows})`` per group of :data:`GROUP_KEYS`, rows of every status."""
     f = prepared_frame(frame)
@@ -87,7 +92,8 @@ def iter_arm_groups(frame: pd.DataFrame) -> Iterator[tuple[dict[str, Any], dict[
     for _, rows in sorted(f.groupby(keys, sort=False), key=lambda kv: kv[0]):
         first = rows.iloc[0]
         key = {c: first[c] for c in GROUP_KEYS}
-        yield key, {lab: r for lab, r in rows.groupby("arm_label", sort=True)}
+        arms = {lab: r for lab, r in rows.groupby("arm_label", sort=True)}
+        yield key, {lab: arms[lab] for lab in sorted(arms, key=_arm_order)}
 
 
 def comparison_pairs(labels: list[str]) -> list[tuple[str, str]]:
@@ -139,11 +145,11 @@ def compare_group_arms(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyDa
                         correct_a=ca, correct_b=cb, n_boot=n_boot)
 
 
-def _row(key: dict, a: str, b: str, st: dict) -> dict:
-    row = {**key, "comparison": f"{a} − {b}", "arm_a": a, "arm_b": b, **st}
+def _to_pp(row: dict) -> dict:
+    out = dict(row)
     for c in PP:
-        row[f"{c}_pp"] = 100.0 * row.pop(c)
-    return row
+        out[f"{c}_pp"] = 100.0 * out.pop(c)
+    return out
 
 
 def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed: int = 0,
@@ -159,9 +165,13 @@ def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed
     for i, (key, arms, a, b) in enumerate(tqdm(jobs, desc="comparisons", disable=not show, leave=False)):
         label = "/".join(str(v) for v in key.values()) + f"/{a}−{b}"
         st = compare_group_arms(arms[a], arms[b], data, np.random.default_rng([seed, i]), n_boot, label)
-        rows.append(_row(key, a, b, st))
+        rows.append({**key, "comparison": f"{a} − {b}", "arm_a": a, "arm_b": b, **st})
     if not rows:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
-    out = pd.DataFrame(adjust_study(rows, rule)).reindex(columns=COMPARISON_COLUMNS)
+    rows = [_to_pp(r) for r in adjust_study(rows, rule)]  # verdicts on fractions, then pp for humans
+    out = pd.DataFrame(rows).reindex(columns=COMPARISON_COLUMNS)
     out["n_test_images"] = out["n_test_images"].astype("Int64")
+    # whole seeds read as "22", not "22.000"; inf (a zero mean) and NaN stay as they are
+    out["seeds_needed"] = pd.Series([int(v) if math.isfinite(v) else v for v in out["seeds_needed"].astype(float)],
+                                    index=out.index, dtype=object)
     return out

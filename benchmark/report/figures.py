@@ -51,12 +51,15 @@ def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
             ax.plot([r.ci_low_pp, r.ci_high_pp], [yi, yi], color=color, lw=3.5, solid_capstyle="butt")
         if np.isfinite(r.mean_pp):
             ax.plot(r.mean_pp, yi, "o", color="white", mec=color, mew=2, ms=7)
+        else:
+            ax.text(0.0, yi, "  fewer than 2 paired seeds", va="center", fontsize="small", color=color)
     ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     ax.set_yticks(y, [_forest_label(r) for r in rows.itertuples()] if len(rows) else [], fontsize="small")
     ax.set_xlabel("difference in hardest-class accuracy, A − B (pp)")
-    ax.set_title("Paired gains: thick = 95 % t CI over seeds, thin = seeds × test images bootstrap")
+    ax.set_title("Paired differences (thick: 95 % t CI; thin: seeds × images bootstrap)", fontsize="medium")
     handles = [plt.Line2D([], [], color=c, lw=3.5, label=v) for v, c in VERDICT_COLORS.items()]
-    ax.legend(handles=handles, fontsize="small", loc="best", title="verdict")
+    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict")
     if not len(rows):
         ax.text(0.5, 0.5, "no comparisons", ha="center", va="center", transform=ax.transAxes)
     ax.grid(axis="x", alpha=0.3)
@@ -112,14 +115,14 @@ def plot_aa_z(z, ax: Axes, target_z: float = 3.4) -> Figure:
     counted in the legend; the ±target lines mark SCARCE's bar."""
     z = np.asarray(z, dtype=float)
     lim = max(6.0, target_z * 2)
-    finite = z[np.isfinite(z)]
-    ax.hist(np.clip(finite, -lim, lim), bins=np.linspace(-lim, lim, 49), color="#6e7781")
+    shown = np.clip(z[~np.isnan(z)], -lim, lim)  # ±inf land in the outermost bins
+    ax.hist(shown, bins=np.linspace(-lim, lim, 49), color="#6e7781")
     n_inf = int(np.isinf(z).sum())
     for s in (-1, 1):
         ax.axvline(s * target_z, color="#cf222e", ls="--", lw=1)
     share = np.mean(np.abs(z) >= target_z) if z.size else np.nan
     ax.set_title(f"A/A z: {100 * share:.1f} % of studies have |z| ≥ {target_z:g} ({n_inf} infinite)")
-    ax.set_xlabel(f"z (clipped to ±{lim:g})")
+    ax.set_xlabel(f"z (clipped to ±{lim:g}; ±inf = constant non-zero d)")
     ax.set_ylabel("simulated studies")
     return ax.figure
 

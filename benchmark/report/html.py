@@ -19,7 +19,8 @@ from benchmark.stats.power import DEFAULT_TARGET_Z
 
 __all__ = ["render_html", "write_html", "comparison_sentence"]
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328;line-height:1.45}
+CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328;
+line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px solid #d0d7de;padding:.25em .5em}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}
@@ -63,8 +64,14 @@ def comparison_sentence(r: pd.Series) -> str:
     text = (f"mean difference {_num(r['mean_pp'], sign=True)} pp over {int(r['n'])} seeds "
             f"(95 % t CI {_num(r['ci_low_pp'])} to {_num(r['ci_high_pp'])} pp; seeds × test images "
             f"bootstrap {_num(r['hier_ci_low_pp'])} to {_num(r['hier_ci_high_pp'])} pp), "
-            f"z = {_num(r['z'], 2)}, Holm-adjusted p = {_num(r['p_holm'], 3)}, Wilcoxon p = {_num(r['wilcoxon_p'], 3)}.")
-    return head + escape(text) + f" Verdict: {tag} ({escape(VERDICT_WORDS.get(verdict, ''))})."
+            f"z = {_num(r['z'], 2)}, Holm-adjusted p = {_num(r['p_holm'], 3)}, "
+            f"Wilcoxon p = {_num(r['wilcoxon_p'], 3)}.")
+    out = head + escape(text) + f" Verdict: {tag} ({escape(VERDICT_WORDS.get(verdict, ''))})."
+    lo, hi = r["hier_ci_low_pp"], r["hier_ci_high_pp"]
+    if verdict != "no evidence" and not (pd.isna(lo) or pd.isna(hi)) and lo <= 0 <= hi:
+        out += escape(" Caution: the interval that also resamples test images includes 0, so this result may "
+                      "not hold on a different draw of test images.")
+    return out
 
 
 def _what_was_compared(ctx: ReportContext) -> str:
@@ -75,16 +82,20 @@ def _what_was_compared(ctx: ReportContext) -> str:
     items = []
     for (ds, model), g in f.groupby(["dataset", "model"], sort=True):
         arms = []
-        for (arm, gen), a in g.groupby([g["arm"], g["generator"].fillna("")], sort=True):
+        order = {"real": 0, "placebo": 1, "synthetic": 2}
+        groups = sorted(g.groupby([g["arm"], g["generator"].fillna("")], sort=True),
+                        key=lambda kv: (order.get(kv[0][0], 3), kv[0]))
+        for (arm, gen), a in groups:
             seeds = sorted(ok.loc[a.index.intersection(ok.index), "seed"].unique())
             added = int(a["n_added"].max()) if arm != "real" else 0
             what = {"real": "the real training split only",
                     "placebo": f"real + {added} duplicated real images (count-matched placebo)",
                     "synthetic": f"real + {added} generated images from '{gen}'"}.get(arm, arm)
             arms.append(f"<li><b>{escape(arm + (f'[{gen}]' if gen else ''))}</b>: {escape(what)}; "
-                        f"{len(seeds)} ok seed(s) of {a['seed'].nunique()} run</li>")
+                        f"{len(seeds)} of {a['seed'].nunique()} seeds ok</li>")
+        hardest = ", ".join(map(str, g["hardest_class"].dropna().unique()))
         items.append(f"<li>{escape(ds)} with {escape(str(model))}: hardest class "
-                     f"<b>{escape(', '.join(map(str, g['hardest_class'].dropna().unique())))}</b><ul>{''.join(arms)}</ul></li>")
+                     f"<b>{escape(hardest)}</b><ul>{''.join(arms)}</ul></li>")
     return ("<p>Each seed trains one model per arm on the same split and is scored on the same test images; "
             "arms differ only in their training data. Per seed, d = accuracy(A) − accuracy(B) on the hardest "
             f"class; the evidence is the spread of d over seeds.</p><ul>{''.join(items)}</ul>")
@@ -97,10 +108,12 @@ def _calibration_lines(out_dir: Path) -> list[str]:
                 "the false-positive rate of the rule on these data is unknown."]
     lines = []
     for r in pd.read_csv(path).itertuples():
-        what = "false-positive rate" if r.scenario == "A/A" else f"detection rate of a planted +{r.planted_pp:g} pp"
-        lines.append(escape(f"A/A calibration ({r.group}, {r.n_sims} simulated studies of {r.n_seeds} seeds): "
-                            f"{what}: rule {100 * r.rate_rule:.1f} %, SCARCE |z| ≥ {r.target_z:g} "
-                            f"{100 * r.rate_z:.1f} %."))
+        aa = r.scenario == "A/A"
+        what = "false-positive rate" if aa else f"detection rate of a planted +{r.planted_pp:g} pp"
+        zbar = f"|z| ≥ {r.target_z:g}" if aa else f"z ≥ {r.target_z:g}"
+        lines.append(escape(f"Calibration ({r.group}, {r.n_sims} simulated studies of {r.n_seeds} seeds from "
+                            f"{r.pool_runs} {r.pool_arm} runs): {what}: rule {100 * r.rate_rule:.1f} %, "
+                            f"SCARCE {zbar} {100 * r.rate_z:.1f} %."))
     return lines
 
 
@@ -120,16 +133,19 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
                             "wider than the seeds-only one: seed-level z and p treat the test images as fixed and "
                             "overstate certainty about new images."))
     for rule in f.dropna(subset=["hardest_class"]).drop_duplicates(["dataset"]).itertuples():
-        lines.append(escape(f"{rule.dataset}: hardest class {rule.hardest_class} chosen by: {rule.hardest_rule}. "
-                            "It was fixed before the test split was scored."))
+        how = rule.hardest_rule if isinstance(rule.hardest_rule, str) else "(rule not recorded)"
+        lines.append(escape(f"{rule.dataset}: hardest class {rule.hardest_class} chosen by: {how}. "
+                            "It is recorded in the frozen split manifest; the test split plays no part in "
+                            "choosing it."))
     if len(c):
-        lines.append(escape(f"Seeds per comparison: {int(c['n'].min())} to {int(c['n'].max())}. "
+        lo, hi = int(c["n"].min()), int(c["n"].max())
+        lines.append(escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. "
                             f"Holm's adjustment runs over all {len(c)} comparisons."))
-        need = c["seeds_needed"].astype(float)
-        need = need[need.map(math.isfinite)]
-        if len(need):
-            lines.append(escape(f"At the observed mean and sd, |z| ≥ {DEFAULT_TARGET_Z:g} would need "
-                                f"{int(need.min())} to {int(need.max())} seeds."))
+        for r in c[c["arm_a"].str.startswith("synthetic") & (c["arm_b"] == "real")].itertuples():
+            if math.isfinite(float(r.seeds_needed)) and r.mean_pp > 0:
+                lines.append(escape(f"{r.dataset} {r.comparison}: at the observed mean and sd, SCARCE's "
+                                    f"|z| ≥ {DEFAULT_TARGET_Z:g} would need about {int(r.seeds_needed)} seeds "
+                                    f"(this study has {int(r.n)})."))
     n_failed = int((f["status"] == "failed").sum()) if not f.empty else 0
     if n_failed:
         lines.append(escape(f"{n_failed} run(s) failed and are excluded (see the failures table); their seeds "
@@ -172,7 +188,8 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
         _section("Caveats", _caveats(ctx, out_dir)),
         _section("SCARCE-style table (sorted by gain)",
                  pub_note + f"<div class=\"scroll\">{html_table(ctx.table, TABLE_HEADERS | PUBLISHED_HEADERS)}</div>"),
-        _section("All statistics per comparison", f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
+        _section("All statistics per comparison",
+                 f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Figures", _figures(ctx)),
         _section("Failed runs", html_table(failures_frame(ctx.frame)) if len(failures_frame(ctx.frame)) else ""),

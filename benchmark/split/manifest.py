@@ -10,13 +10,13 @@ import hashlib
 import json
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from tqdm import tqdm
 
 from benchmark import PROJECT_ROOT, __version__
-from benchmark.data.base import Dataset, Item
+from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
 
 SPLITS = ("train", "selection", "test")
@@ -54,6 +54,7 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
                   "test": (n["train"] + n["selection"], len(items))}
         for split, (a, b) in bounds.items():
             files[split] += [_entry(dataset, items[i]) for i in order[a:b]]
+    _refuse_cross_split_duplicates(files)
     return {
         "manifest_version": MANIFEST_VERSION,
         "dataset": dataset.name,
@@ -68,7 +69,22 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
     }
 
 
+def _refuse_cross_split_duplicates(files: dict[str, list[dict]]) -> None:
+    """A byte-identical image in two splits would leak test (or selection) images into training."""
+    first: dict[str, tuple[str, str]] = {}
+    for split in SPLITS:
+        for e in files[split]:
+            seen = first.setdefault(e["sha256"], (split, e["path"]))
+            if seen[0] != split:
+                raise ValueError(f"{seen[1]} ({seen[0]}) and {e['path']} ({split}) are byte-identical "
+                                 f"(sha256 {e['sha256'][:12]}...); expected no image in two splits: remove "
+                                 f"the duplicate from the dataset and split again")
+
+
 def _entry(dataset: Dataset, it: Item) -> dict:
+    load_rgb(dataset.abspath(it.path))  # an undecodable image is refused now, naming it, not mid-study
+    if it.mask:
+        load_mask(dataset.abspath(it.mask))
     e = {"path": it.path, "label": it.label, "mask": it.mask, "sha256": sha256_file(dataset.abspath(it.path))}
     if it.mask:  # masks feed cut-paste generators, so they are frozen too
         e["mask_sha256"] = sha256_file(dataset.abspath(it.mask))
@@ -110,8 +126,14 @@ def load_manifest(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no split manifest; expected one made by `scarce split <dataset>`")
-    with open(path) as f:
-        m = json.load(f)
+    try:
+        with open(path) as f:
+            m = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: not valid JSON ({e}); expected a split manifest made by "
+                            f"`scarce split <dataset>`") from None
+    if not isinstance(m, dict):
+        raise ManifestError(f"{path}: holds a {type(m).__name__}; expected a scarce-bench split manifest")
     for field in ("dataset", "classes", "nominal", "files", "hardest"):
         if field not in m:
             raise ManifestError(f"{path}: field {field!r} missing; expected a scarce-bench split manifest")
@@ -127,6 +149,7 @@ def verify(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -
     if manifest["dataset"] != dataset.name or manifest["classes"] != dataset.classes:
         raise ManifestError(f"manifest is for {manifest['dataset']} {manifest['classes']}; "
                             f"dataset is {dataset.name} {dataset.classes}")
+    _refuse_paths_outside(manifest, splits)
     entries = [(s, rel, h) for s in splits for rel, h in file_hashes(manifest, s).items()]
     for split, rel, expected in tqdm(entries, desc="verify split", leave=False, disable=len(entries) < 2000):
         p = dataset.abspath(rel)
@@ -136,6 +159,19 @@ def verify(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -
             raise ManifestError(f"{p}: {split} file changed since the split was frozen "
                                 f"(sha256 differs from the manifest); refusing to run")
     return len(entries)
+
+
+def _refuse_paths_outside(manifest: dict, splits: tuple[str, ...]) -> None:
+    """Image paths must be relative and stay inside the dataset root (no absolute path, no '..'). Masks may
+    be absolute (`dataset.masks` can live outside the root) but never contain '..'."""
+    for s in splits:
+        for e in manifest["files"][s]:
+            for key, rel in (("path", e["path"]), ("mask", e.get("mask"))):
+                if rel is None:
+                    continue
+                if ".." in PurePosixPath(rel).parts or (key == "path" and PurePosixPath(rel).is_absolute()):
+                    raise ManifestError(f"manifest {s} entry {key}={rel!r} points outside the dataset; expected a "
+                                        f"path relative to the dataset root without '..'; refusing to run")
 
 
 def check_no_synthetic_in_test(manifest: dict, added: list[Item]) -> None:

@@ -64,7 +64,7 @@ def _check_matrices(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hierarchical_bootstrap_means(correct_a, correct_b, rng: np.random.Generator,
-                                 n_boot: int = DEFAULT_N_BOOT, chunk: int = 1000) -> np.ndarray:
+                                 n_boot: int = DEFAULT_N_BOOT, max_cells: int = 4_000_000) -> np.ndarray:
     """Bootstrap distribution of mean over seeds of ``acc_a − acc_b`` resampling seeds, then images.
 
     ``correct_a[s, i]`` is 1 when arm A's run for paired seed ``s`` classified hardest-class test image
@@ -86,6 +86,7 @@ def hierarchical_bootstrap_means(correct_a, correct_b, rng: np.random.Generator,
     out = np.empty(n_boot)
     seeds = rng.integers(0, n, size=(n_boot, n))             # same draw as bootstrap_means
     images = rng.integers(0, m, size=(n_boot, m))
+    chunk = max(1, max_cells // (n * m))                     # bounds memory: chunk × n × m floats
     for start in range(0, n_boot, chunk):
         stop = min(start + chunk, n_boot)
         sel = diff[seeds[start:stop]]                        # (B, n, m)

@@ -61,7 +61,7 @@ def _t_statistics(d: np.ndarray, confidence: float) -> dict[str, np.ndarray]:
     n = d.shape[1]
     mean = d.mean(axis=1)
     sd = d.std(axis=1, ddof=1)
-    const = np.all(d == d[:, :1], axis=1)
+    const = np.ptp(d, axis=1) <= 1e-12 * np.maximum(1.0, np.abs(d).max(axis=1))  # as paired._constant
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(const, np.sign(mean) * np.inf, mean / (sd / math.sqrt(n)))
     z = np.where(const & (mean == 0), 0.0, z)

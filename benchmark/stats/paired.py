@@ -58,9 +58,11 @@ def _as_1d(d) -> np.ndarray:
 
 
 def _constant(arr: np.ndarray) -> bool:
-    """All values exactly equal. Tested by equality, not ``sd == 0``: the float sd of identical values
-    can come out as 1e-17, which would turn an undefined ratio into a meaningless huge z."""
-    return bool(np.all(arr == arr[0]))
+    """All values equal up to float rounding. Not tested by ``sd == 0``: the float sd of identical values
+    can come out as 1e-17, which would turn an undefined ratio into a meaningless huge z. The tolerance
+    (1e-12 relative) absorbs subtraction rounding — 0.3 − 0.1 and 0.4 − 0.2 differ by 3e-17 — so a
+    mathematically constant d (common: accuracies are multiples of 1/m) is treated as constant."""
+    return bool(np.ptp(arr) <= 1e-12 * max(1.0, float(np.abs(arr).max())))
 
 
 def scarce_z(d) -> float:

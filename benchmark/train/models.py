@@ -62,6 +62,23 @@ def _load_body(model: nn.Module, sd: dict[str, torch.Tensor], origin: str) -> No
                          f"unexpected {unexpected[:5]}")
 
 
+def check_model(model_cfg: dict) -> None:
+    """Refuse an unknown timm name, missing offline weights or a missing checkpoint before any training."""
+    name = model_cfg["name"]
+    if not timm.is_model(name):
+        import difflib
+
+        close = difflib.get_close_matches(str(name), timm.list_models(), n=5, cutoff=0.6)
+        raise ValueError(f"model.name={name!r} is not a timm model (close: {close or 'none'}); expected a name "
+                         f"from timm.list_models(), e.g. resnet18, tf_efficientnet_lite0")
+    if model_cfg.get("checkpoint"):
+        if not Path(model_cfg["checkpoint"]).is_file():
+            raise FileNotFoundError(f"model.checkpoint: {model_cfg['checkpoint']} does not exist; expected a "
+                                    f".pth/.pt state_dict file")
+    elif model_cfg.get("pretrained", True):
+        WEIGHTS.get(name)  # KeyError listing the names with offline weights
+
+
 def create_backbone(name: str, num_classes: int, pretrained: bool = True, checkpoint: str | None = None,
                     drop_rate: float = 0.0) -> nn.Module:
     """A timm model with a fresh `num_classes` head; ImageNet weights loaded strictly, offline."""
