@@ -41,9 +41,9 @@ def study_accs(results_root: Path, study: str) -> list[float]:
     return [r["metrics"]["hardest_class_accuracy"] for r in recs if r["status"] == "ok"]
 
 
-def common_overrides(p: dict, root: Path) -> list[str]:
+def common_overrides(p: dict, root: Path, cache: str = "cache") -> list[str]:
     return [f"dataset={p['dataset']}", f"model.image_size={p['image_size']}", f"results_root={root}",
-            f"cache_root={root / 'cache'}", "force=true"]
+            f"cache_root={root / cache}", "force=true"]
 
 
 def bench_naive(p: dict, root: Path) -> dict:
@@ -101,7 +101,7 @@ def bench_study(p: dict, root: Path) -> dict:
     """Full feature-bank study, 3 arms x N seeds, cold cache -> report."""
     seeds = ",".join(str(s) for s in range(p["study_seeds"]))
     t0 = time.perf_counter()
-    timed([BIN / "scarce-run", "-m", *common_overrides(p, root), "study=bench_study", "trainer=featurebank",
+    timed([BIN / "scarce-run", "-m", *common_overrides(p, root, "study_cache"), "study=bench_study", "trainer=featurebank",
            "arm=real,placebo,synthetic", f"seeds=[{seeds}]"])
     timed([BIN / "scarce", "report", root / "bench_study"])
     table = pd.read_csv(root / "bench_study" / "report" / "table.csv")
