@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from benchmark import PROJECT_ROOT
 from benchmark.data.fetch import DatasetMissing, default_root, source_name
+from benchmark.io import write_json_atomic
 
 # SCARCE Table 1: config name (conf/dataset/<name>.yaml) -> published hardest class, in table order.
 TABLE1 = {
@@ -108,15 +107,9 @@ def skip_note_path(cfg: dict) -> Path:
 def write_skip_note(cfg: dict, reason: str) -> Path:
     """Record why a dataset of a study was skipped (one note per dataset, rewritten atomically)."""
     path = skip_note_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
     note = {"dataset": cfg["dataset"]["name"], "study": cfg["study"], "status": "skipped", "reason": reason,
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    fd, tmp = tempfile.mkstemp(prefix=".skip.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(note, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(path, note)
 
 
 def read_skip_notes(study_dir: str | Path) -> list[dict]:

@@ -146,6 +146,12 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
                 lines.append(escape(f"{r.dataset} {r.comparison}: at the observed mean and sd, SCARCE's "
                                     f"|z| ≥ {DEFAULT_TARGET_Z:g} would need about {int(r.seeds_needed)} seeds "
                                     f"(this study has {int(r.n)})."))
+        z_only = c[(c["z"].astype(float).abs() >= DEFAULT_TARGET_Z) & (c["verdict"] == "no evidence")]
+        if len(z_only):
+            names = "; ".join(f"{r.dataset} {r.comparison} (z = {fmt_cell(float(r.z))})" for r in z_only.itertuples())
+            lines.append(escape(f"SCARCE's plain |z| ≥ {DEFAULT_TARGET_Z:g} would call {names}, which this rule "
+                                "does not: with few seeds the normal reference, no multiplicity correction and "
+                                "fixed test images make z overconfident."))
     n_failed = int((f["status"] == "failed").sum()) if not f.empty else 0
     if n_failed:
         lines.append(escape(f"{n_failed} run(s) failed and are excluded (see the failures table); their seeds "

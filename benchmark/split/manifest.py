@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -18,6 +16,7 @@ from tqdm import tqdm
 from benchmark import PROJECT_ROOT, __version__
 from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
+from benchmark.io import write_json_atomic
 
 SPLITS = ("train", "selection", "test")
 MANIFEST_VERSION = 1
@@ -112,14 +111,7 @@ def manifest_sha256(manifest: dict) -> str:
 
 
 def write_manifest(manifest: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(path, manifest)
 
 
 def load_manifest(path: str | Path) -> dict:
