@@ -13,5 +13,6 @@ echo
 echo "== demo study finished in $((end - start)) s (install not counted)"
 echo "   table : results/demo/report/table.md (and table.csv)"
 echo "   figure: results/demo/report/paired_seeds.png"
+echo "   page  : results/demo/report/index.html (statistics, verdicts, caveats; works offline)"
 echo
 cat results/demo/report/table.md
