@@ -21,3 +21,12 @@ def write_json_atomic(path: str | Path, obj) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_json(path: str | Path, error: type[Exception], message: str):
+    """Parse a JSON file; a truncated or non-JSON file raises `error` with `message` ({path}, {e} filled in)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(message.format(path=path, e=e)) from None

@@ -20,6 +20,8 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from benchmark.io import read_json
+
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
 # Chaos-testing hook (scripts/chaos.py): seconds to sleep between the fsynced temp file and the rename,
@@ -81,12 +83,8 @@ def atomic_write_json(final: Path, obj: Any, delay: float = 0.0) -> Path:
 
 
 def read_record(path: str | Path) -> dict[str, Any]:
-    try:
-        with open(path) as f:
-            rec = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a complete record ({e}); expected JSON written by scarce-run "
-                         f"(delete the file and rerun the sweep to redo the cell)") from None
+    rec = read_json(path, ValueError, "{path}: not a complete record ({e}); expected JSON written by "
+                    "scarce-run (delete the file and rerun the sweep to redo the cell)")
     if not isinstance(rec, dict) or rec.get("schema") != SCHEMA_VERSION:
         got = rec.get("schema") if isinstance(rec, dict) else type(rec).__name__
         raise ValueError(f"{path}: field 'schema' is {got!r}; expected {SCHEMA_VERSION}")

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from benchmark import PROJECT_ROOT, __version__
 from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
-from benchmark.io import write_json_atomic
+from benchmark.io import read_json, write_json_atomic
 
 SPLITS = ("train", "selection", "test")
 MANIFEST_VERSION = 1
@@ -118,12 +118,8 @@ def load_manifest(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no split manifest; expected one made by `scarce split <dataset>`")
-    try:
-        with open(path) as f:
-            m = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{path}: not valid JSON ({e}); expected a split manifest made by "
-                            f"`scarce split <dataset>`") from None
+    m = read_json(path, ManifestError, "{path}: not valid JSON ({e}); expected a split manifest made by "
+                  "`scarce split <dataset>`")
     if not isinstance(m, dict):
         raise ManifestError(f"{path}: holds a {type(m).__name__}; expected a scarce-bench split manifest")
     for field in ("dataset", "classes", "nominal", "files", "hardest"):
