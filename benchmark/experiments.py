@@ -112,12 +112,6 @@ def write_skip_note(cfg: dict, reason: str) -> Path:
     return write_json_atomic(path, note)
 
 
-def read_skip_notes(study_dir: str | Path) -> list[dict]:
-    """The skip notes of a study (for the report), sorted by dataset."""
-    folder = Path(study_dir) / "skipped"
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-
-
 def table1_status(roots: dict[str, str] | None = None) -> list[tuple[str, bool, str]]:
     """(dataset, available, reason or split command) for each Table 1 dataset, from its conf/dataset yaml."""
     from omegaconf import OmegaConf

@@ -255,4 +255,10 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
 
 
 def main() -> None:
+    import sys
+
+    # The defaults list holds `experiment: null` (lightning-hydra-template style: `experiment=demo`), which
+    # makes Hydra refuse the other common spelling `+experiment=demo` ("Multiple values for experiment").
+    # Both mean the same here, so accept both.
+    sys.argv = [a[1:] if a.startswith("+experiment=") else a for a in sys.argv]
     _hydra_main()

@@ -17,8 +17,9 @@ from benchmark import PROJECT_ROOT
 from benchmark.data import DatasetError, create_dataset, list_datasets, load_mask
 from benchmark.data import fetch as fetch_mod
 from benchmark.data.fetch import DatasetMissing
-from benchmark.experiments import TABLE1, dataset_available, read_skip_notes, split_command, table1_manifest, \
+from benchmark.experiments import TABLE1, dataset_available, split_command, table1_manifest, \
     write_skip_note
+from benchmark.report.notrun import load_skipped
 
 _values = itertools.count(1)
 
@@ -361,11 +362,15 @@ def test_experiment_files_compose_and_name_their_command(exp):
 
     path = PROJECT_ROOT / "conf" / "experiment" / f"{exp}.yaml"
     lines = path.read_text().splitlines()
-    assert lines[0] == "# @package _global_" and lines[1].startswith(f"# scarce-run -m experiment={exp}")
-    assert compose_config([f"experiment={exp}"]).study == exp
+    assert lines[0] == "# @package _global_"
+    assert lines[1].startswith((f"# scarce-run -m experiment={exp}", f"# scarce-run -m +experiment={exp}"))
+    cfg = compose_config([f"experiment={exp}"])
+    assert cfg.study == exp
     sweep = OmegaConf.load(path).hydra.sweeper.params
-    assert sweep.seed == "range(15)" and sweep.arm == "real,placebo,synthetic"
+    assert sweep.arm == "real,placebo,synthetic"
+    assert sweep.get("seed") == "range(15)" or (list(cfg.seeds) == list(range(15)) and "seed" not in sweep)
     if exp == "scarce_table1":
+        assert cfg.trainer.engine == "featurebank"
         assert sweep.dataset.split(",") == list(TABLE1)
         assert compose_config([f"experiment={exp}"]).skip_unavailable is True
     if exp == "scarce_fewshot_pill":
@@ -394,6 +399,6 @@ def test_skip_note_is_written_and_read_back(tmp_path):
     path = write_skip_note(cfg, "riawelc: data not found")
     assert path == tmp_path / "scarce_table1" / "skipped" / "riawelc.json"
     write_skip_note(cfg, "riawelc: data not found")  # idempotent per dataset
-    notes = read_skip_notes(tmp_path / "scarce_table1")
+    notes = load_skipped(tmp_path / "scarce_table1")
     assert [n["dataset"] for n in notes] == ["riawelc"] and notes[0]["status"] == "skipped"
     assert json.loads(path.read_text())["reason"] == "riawelc: data not found"

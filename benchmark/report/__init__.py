@@ -16,6 +16,7 @@ from benchmark.report.artefacts import (ReportContext, failures_frame, write_aa_
                                         write_paired_seeds, write_table)
 from benchmark.report.collect import StudyData, load_study
 from benchmark.report.html import write_html
+from benchmark.report.notrun import write_not_run
 from benchmark.report.table import study_table
 from benchmark.report.tables import markdown_table
 from benchmark.stats import DecisionRule
@@ -24,7 +25,7 @@ from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 __all__ = ["write_report", "build_report", "study_table", "markdown_table", "failures_frame", "ARTEFACTS"]
 
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
-    write_table, write_comparisons, write_failures,
+    write_table, write_comparisons, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
 ]
 

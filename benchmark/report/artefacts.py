@@ -17,6 +17,7 @@ from benchmark.report.collect import StudyData
 from benchmark.report.comparisons import COMPARISON_HEADERS, comparisons_frame, iter_arm_groups
 from benchmark.report.fewshot import (EFFICIENCY_HEADERS, fewshot_curves, is_fewshot,
                                       label_efficiency_table)
+from benchmark.report.notrun import rule_note
 from benchmark.report.published import PUBLISHED_HEADERS, published_fewshot, with_published
 from benchmark.report.table import TABLE_HEADERS, study_table
 from benchmark.report.tables import write_table_formats
@@ -92,6 +93,7 @@ def selection_notes(frame: pd.DataFrame) -> str:
     rules = frame.dropna(subset=["hardest_class"]).drop_duplicates(["dataset", "hardest_class"])
     lines = [f"- {r.dataset}: hardest class **{r.hardest_class}**, chosen by: {r.hardest_rule}"
              for r in rules.itertuples()]
+    lines += [f"- {note}" for r in rules.itertuples() if (note := rule_note(r.dataset, r.hardest_class, r.hardest_rule))]
     return "\nHardest class (pre-registered in the split manifest, never chosen on test):\n\n" + "\n".join(lines) + "\n"
 
 

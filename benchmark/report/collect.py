@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from benchmark.report.notrun import load_skipped
 from benchmark.records import read_record, records_dir, records_frame
 
 __all__ = ["StudyData", "hardest_correctness", "load_study", "study_from_records", "PROGRESS_MIN_RECORDS"]
@@ -32,6 +33,7 @@ class StudyData:
     correct: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
     confusion: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     name: str = "study"
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # skip notes of datasets not run
 
 
 def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray] | None:
@@ -100,4 +102,5 @@ def load_study(study_dir: str | Path, progress: bool | None = None) -> StudyData
     slim = [_slim(read_record(p), data, interned)
             for p in tqdm(files, desc="reading records", unit="run", disable=not show, leave=False)]
     data.frame = records_frame(slim)
+    data.skipped = load_skipped(study_dir)
     return data

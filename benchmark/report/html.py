@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.report.notrun import NOT_RUN_HEADERS, not_run_frame, ran_datasets, rule_note
 from benchmark.report.artefacts import CALIBRATION_SUMMARY, ReportContext, failures_frame
 from benchmark.report.comparisons import COMPARISON_HEADERS
 from benchmark.report.fewshot import EFFICIENCY_HEADERS
@@ -137,6 +138,8 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
         lines.append(escape(f"{rule.dataset}: hardest class {rule.hardest_class} chosen by: {how}. "
                             "It is recorded in the frozen split manifest; the test split plays no part in "
                             "choosing it."))
+        if note := rule_note(rule.dataset, rule.hardest_class, how):
+            lines.append(escape(note.replace("**", "")))
     if len(c):
         lo, hi = int(c["n"].min()), int(c["n"].max())
         lines.append(escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. "
@@ -198,11 +201,17 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Figures", _figures(ctx)),
+        _section("Datasets not run", _not_run(ctx)),
         _section("Failed runs", html_table(failures_frame(ctx.frame)) if len(failures_frame(ctx.frame)) else ""),
     ]
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>scarce-bench: {escape(ctx.data.name)}</title><style>{CSS}</style></head><body>"
             + "".join(body) + "</body></html>\n")
+
+
+def _not_run(ctx: ReportContext) -> str:
+    table = not_run_frame(ctx.data.skipped, ran_datasets(ctx.frame))
+    return html_table(table, NOT_RUN_HEADERS) if len(table) else ""
 
 
 def write_html(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
