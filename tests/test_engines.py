@@ -217,3 +217,26 @@ def test_pretrained_lite0_features_keyed_by_checkpoint_file(tiny, tmp_path):
     assert feat_mod.weights_identity(cfg["model"]) == f"pretrained:{sha}"
     probs, log = create_engine("featurebank")(ds, train, test, cfg, [0])[0]
     assert log["feature_dim"] == 1280 and np.isfinite(probs).all()
+
+
+def _extract_in_child(args):
+    paths, model_cfg, trainer_cfg, cache_root = args
+    torch.set_num_threads(1)
+    feats, stats = extract_features(paths, model_cfg, trainer_cfg, cache_root)
+    return feats, stats["n_extracted"]
+
+
+def test_concurrent_cold_extractions_share_the_work(tiny, tmp_path):
+    """Two jobs starting cold on the same images (a joblib sweep's first arms) embed each image once between
+    them, and both get exactly the features a lone job would have stored."""
+    import multiprocessing as mp
+
+    ds, _, _ = tiny
+    cfg = cfg_of(tmp_path)
+    paths = paths_of(ds, ds.items)
+    job = (paths, cfg["model"], cfg["trainer"], str(tmp_path / "shared"))
+    with mp.get_context("spawn").Pool(2) as pool:
+        (fa, na), (fb, nb) = pool.map(_extract_in_child, [job, job])
+    assert na + nb == len(set(paths))  # every image embedded by exactly one of the two
+    alone, _ = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "alone")
+    assert np.array_equal(fa, alone) and np.array_equal(fb, alone)

@@ -8,9 +8,12 @@ whichever run, arm or batch asked for them first.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -107,22 +110,58 @@ def embed(model: nn.Module, x: torch.Tensor, norm: tuple) -> torch.Tensor:
     return model.forward_head(model.forward_features(xn), pre_logits=True)
 
 
+@contextlib.contextmanager
+def _claim(key_dir: Path, sha: str, wait: bool) -> Iterator[bool]:
+    """Exclusive `flock` on one of 4096 lock stripes of this feature key: yields True when held (wait=True
+    blocks until it is). Concurrent jobs of a sweep (joblib workers, Slurm tasks on one filesystem) thereby
+    share a cold extraction instead of each embedding every image; the kernel drops a dead holder's lock."""
+    path = key_dir / ".locks" / f"{sha[:3]}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _cached(key_dir: Path, sha: str, views: int) -> np.ndarray | None:
+    arr = load_npy(feature_path(key_dir, sha), None, np.float32)
+    return arr if arr is not None and arr.ndim == 2 and arr.shape[0] == views else None
+
+
 def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cfg: dict,
-             cache_root: Path, desc: str) -> dict[str, np.ndarray]:
-    """{sha: path} of images without features -> {sha: (V, D) float32}, each also written to the cache.
+             cache_root: Path, desc: str) -> tuple[dict[str, np.ndarray], int]:
+    """{sha: path} of images without features -> ({sha: (V, D) float32}, number embedded here); each
+    embedded image is also written to the cache.
 
     One forward pass per image (its V views): CPU kernels give results that differ in the last bits
     with the batch's composition (up to ~1e-5 for EfficientNet-Lite0), and the stored features must
-    not depend on which other images happened to be missing in the run that extracted them."""
+    not depend on which other images happened to be missing in the run that extracted them. Images
+    whose lock another job holds are skipped on the first pass and read (or, if that job died, embedded)
+    on the second, so two workers starting cold on the same data split the work between them."""
     model, norm = build_extractor(model_cfg)
     size, views, augment = int(model_cfg["image_size"]), n_views(trainer_cfg), trainer_cfg.get("augment", {})
-    out = {}
-    for sha, path in tqdm(sorted(missing.items()), desc=desc, leave=False, mininterval=2):
-        img = torch.from_numpy(np.array(decode_cached(path, size, cache_root / "decoded", sha)))
-        feats = embed(model, make_views(img.permute(2, 0, 1), sha, views, augment), norm)  # (V, D)
-        out[sha] = feats.float().numpy()
-        save_npy_atomic(feature_path(key_dir, sha), out[sha])
-    return out
+    out, deferred, embedded = {}, [], 0
+    for wait, todo in ((False, sorted(missing)), (True, deferred)):
+        for sha in tqdm(todo, desc=desc if not wait else f"{desc} (shared)", leave=False, mininterval=2,
+                        disable=not todo):
+            with _claim(key_dir, sha, wait) as held:
+                if not held:
+                    deferred.append(sha)
+                    continue
+                arr = _cached(key_dir, sha, views)  # another job may have written it meanwhile
+                if arr is None:
+                    img = torch.from_numpy(np.array(decode_cached(missing[sha], size, cache_root / "decoded", sha)))
+                    arr = embed(model, make_views(img.permute(2, 0, 1), sha, views, augment), norm).float().numpy()
+                    save_npy_atomic(feature_path(key_dir, sha), arr)  # (V, D)
+                    embedded += 1
+                out[sha] = arr
+    return out, embedded
 
 
 def extract_features(paths: list[str | Path], model_cfg: dict, trainer_cfg: dict, cache_root: str | Path,
@@ -140,16 +179,17 @@ def extract_features(paths: list[str | Path], model_cfg: dict, trainer_cfg: dict
     views = n_views(trainer_cfg)
     found, missing = {}, {}
     for sha, p in path_of.items():
-        arr = load_npy(feature_path(key_dir, sha), None, np.float32)
-        if arr is not None and arr.ndim == 2 and arr.shape[0] == views:
+        arr = _cached(key_dir, sha, views)
+        if arr is not None:
             found[sha] = arr
         else:
             missing[sha] = p
     t1 = time.perf_counter()
-    found.update(_extract(missing, key_dir, model_cfg, trainer_cfg, cache_root, desc) if missing else {})
+    new, embedded = _extract(missing, key_dir, model_cfg, trainer_cfg, cache_root, desc) if missing else ({}, 0)
+    found.update(new)
     t2 = time.perf_counter()
     feats = np.stack([np.asarray(found[sha_of[str(p)]], dtype=np.float32) for p in paths])
-    stats = {"feature_key": key, "n_cached": len(found) - len(missing),
-             "n_extracted": len(missing), "feature_s": t2 - t1 if missing else 0.0,
+    stats = {"feature_key": key, "n_cached": len(found) - embedded,
+             "n_extracted": embedded, "feature_s": t2 - t1 if missing else 0.0,
              "hash_s": t1 - t0, "load_s": time.perf_counter() - t2}
     return feats, stats
