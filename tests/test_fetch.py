@@ -167,6 +167,22 @@ def test_unpinned_source_needs_sha256_and_downloads_nothing(server, tmp_path):
     assert fetch("kolektorsdd", tmp_path, sha256=sha(data), sources=table, out=io.StringIO()) == 0
 
 
+def test_md5_pinned_source_is_verified_and_refuses_corruption(server, tmp_path):
+    import dataclasses
+
+    data = zip_bytes(ksdd_members())
+    src = dataclasses.replace(source(f"{server.url}/ksdd.zip", None)["kolektorsdd"],
+                              md5=hashlib.md5(data).hexdigest())
+    server.files["/ksdd.zip"] = data[:-10] + b"corrupted!"
+    with pytest.raises(FetchError, match="md5 .* does not match the expected"):
+        fetch("kolektorsdd", tmp_path, sources={"kolektorsdd": src}, out=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+    server.files["/ksdd.zip"] = data
+    out = io.StringIO()
+    assert fetch("kolektorsdd", tmp_path, sources={"kolektorsdd": src}, out=out) == 0
+    assert f"sha256 {sha(data)}; md5 {src.md5}" in out.getvalue()  # the stronger digest is shown for pinning
+
+
 def test_given_sha256_must_agree_with_a_pinned_one(server, tmp_path):
     table = source(f"{server.url}/ksdd.zip", "a" * 64)
     with pytest.raises(FetchError, match="differs from the pinned sha256"):
@@ -242,6 +258,7 @@ def test_every_real_source_is_honest():
     sources without a direct URL say what to do by hand."""
     for src in SOURCES.values():
         assert src.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", src.sha256), src.name
+        assert src.md5 is None or re.fullmatch(r"[0-9a-f]{32}", src.md5), src.name
         assert src.url or src.manual, src.name
     assert SOURCES["mvtec_ad"].url is None and "licence" in SOURCES["mvtec_ad"].manual
 
