@@ -294,7 +294,7 @@ def test_manifest_without_hardest_class(over, tmp_path):
 CONFIG_ERRORS = {
     "unknown dataset": (["dataset.name=nope"], KeyError, r"unknown dataset 'nope'; known datasets: demo, "),
     "unknown generator": (["arm=synthetic", "generator.name=nope"], KeyError,
-                          r"unknown generator 'nope'; known generators: cutpaste, folder"),
+                          r"unknown generator 'nope'; known generators: augment, cutpaste, diffusion, folder, noise"),
     "unknown model": (["model.name=resnet10tt"], ValueError,
                       r"model.name='resnet10tt' is not a timm model \(close: \[.*'resnet10t'.*expected a name"),
     "model without offline weights": (["model.pretrained=true"], KeyError,

@@ -13,6 +13,6 @@ def create_generator(name: str, **config) -> Generator:
     return GENERATORS.create(name, **config)
 
 
-from benchmark.generators import cutpaste, folder  # noqa: E402,F401
+from benchmark.generators import augment, cutpaste, diffusion, folder, noise  # noqa: E402,F401
 
 __all__ = ["GenRequest", "Generator", "SyntheticSet", "create_generator", "list_generators", "register_generator"]
