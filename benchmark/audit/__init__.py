@@ -1,0 +1,128 @@
+"""Synthetic-set audit: contamination (near-copies of test / train images) and fidelity, plus a gallery.
+
+`audit_set(items, dataset, manifest, audit_cfg, cache_root, out_dir)` is the whole audit of one set
+(returns a JSON-ready dict; with `out_dir` also writes `audit.json` and the gallery figure).
+`ensure_audited` is the run-time hook (see :mod:`.hook`): audit once per set, cached, and refuse a
+contaminated set unless `audit.allow_contamination=true`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.audit.contamination import cached_hashes, flags, nearest
+from benchmark.audit.embeddings import query_features, reference_features
+from benchmark.audit.fidelity import fidelity_summary
+from benchmark.data.base import Dataset, Item
+from benchmark.split.manifest import split_items
+
+__all__ = ["audit_set", "image_rows", "summarize", "ensure_audited", "AuditRefused"]
+
+
+def _meta(paths: list[str]) -> list[tuple[str, str]]:
+    """('WxH', PIL mode) of each file, as stored (before any RGB conversion)."""
+    from PIL import Image
+
+    out = []
+    for p in paths:
+        with Image.open(p) as im:
+            out.append((f"{im.size[0]}x{im.size[1]}", im.mode))
+    return out
+
+
+def image_rows(items: list[Item], near_test: dict, near_train: dict, test: list[str], train: list[str],
+               thresholds: dict, test_twin: np.ndarray) -> list[dict]:
+    """One JSON-ready row per synthetic image: nearest test/train by hash and by cosine, and the flags.
+    `test_twin[j]`: test image j itself has a near-copy in the train split (a leak of the split, not the set)."""
+    is_train = flags(near_train, thresholds)
+    # A test near-copy must also be nearer to that test image than to every train image: generators work from
+    # train images, and on datasets of look-alike parts (Magnetic Tile tiles are often <= 12 bits apart) an
+    # honest composite of a train image can fall within the threshold of some test image, but never nearer
+    # to it than to its own source. A copy of a test image is nearer to it than to anything in train.
+    nearer_test = (near_test["hash_dist"] < near_train["hash_dist"]) | (near_test["cos"] > near_train["cos"])
+    is_test = flags(near_test, thresholds) & nearer_test
+    by_hash = near_test["hash_dist"] <= int(thresholds["hash"])
+    rows = []
+    for i, it in enumerate(items):
+        row = {"path": it.path, "label": it.label, "test_copy": bool(is_test[i]), "train_copy": bool(is_train[i]),
+               "nearer_test_than_train": bool(nearer_test[i])}
+        for name, near, ref in (("test", near_test, test), ("train", near_train, train)):
+            row |= {f"{name}_hash_dist": int(near["hash_dist"][i]), f"{name}_hash_match": ref[near["hash_idx"][i]],
+                    f"{name}_cos": round(float(near["cos"][i]), 6), f"{name}_cos_match": ref[near["cos_idx"][i]]}
+        j = near_test["hash_idx"][i] if by_hash[i] else near_test["cos_idx"][i]
+        row["inherited"] = bool(is_test[i] and test_twin[j])  # the matched test image has a train twin
+        rows.append(row)
+    return rows
+
+
+def summarize(rows: list[dict], thresholds: dict, test_twin: np.ndarray, refuse_inherited: bool = False) -> dict:
+    """Counts and the flagged list (every flagged image with what it matched).
+
+    `contaminated` counts test near-copies that are not `inherited` (or all with `refuse_inherited`): an
+    image whose matched test image already has a near-copy in the train split is as close to test as the
+    real arm's own training data, so it is reported (and the split's leak beside it) but not held against
+    the set by default."""
+    keys = ("path", "label", "inherited", "test_hash_dist", "test_hash_match", "test_cos", "test_cos_match")
+    flagged = [{k: r[k] for k in keys} for r in rows if r["test_copy"]]
+    n, n_new = len(rows), sum(not f["inherited"] for f in flagged)
+    return {"n_images": n, "n_test_copies": len(flagged), "n_test_copies_new": n_new,
+            "contaminated": bool(flagged) if refuse_inherited else n_new > 0,
+            "n_train_copies": sum(r["train_copy"] for r in rows),
+            "train_copy_fraction": sum(r["train_copy"] for r in rows) / n if n else float("nan"),
+            "split_leak": {"n_test": int(len(test_twin)), "n_test_with_train_copy": int(test_twin.sum())},
+            "thresholds": {"hash": int(thresholds["hash"]), "cosine": float(thresholds["cosine"])},
+            "flagged": flagged}
+
+
+def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: dict, cache_root: str | Path,
+              out_dir: str | Path | None = None) -> dict:
+    """Audit synthetic `items` (absolute paths) against the manifest's test and train split of `dataset`."""
+    if not items:
+        raise ValueError("audit: the synthetic set is empty; expected at least one image")
+    cache_root = Path(cache_root)
+    thresholds = audit_cfg["thresholds"]
+    syn = [str(it.path) for it in items]
+    test_items, train_items = split_items(manifest, "test"), split_items(manifest, "train")
+    test = [str(dataset.abspath(it.path)) for it in test_items]
+    train = [str(dataset.abspath(it.path)) for it in train_items]
+    qh = cached_hashes(syn, "query", cache_root)                      # (N, 8, 2)
+    qf = query_features(syn, audit_cfg, cache_root, "audit synthetic")  # (N, 8, D)
+    rf_train = reference_features(train, audit_cfg, cache_root, "audit train")  # (M_train, D)
+    rf_test = reference_features(test, audit_cfg, cache_root, "audit test")  # (M_test, D)
+    near_test = nearest(qh, cached_hashes(test, "reference", cache_root), qf, rf_test)
+    rh_train = cached_hashes(train, "reference", cache_root)
+    near_train = nearest(qh, rh_train, qf, rf_train)
+    # does each test image already have a near-copy in train (a leak of the split itself)? Hashes over the
+    # dihedral views; cosine of the plain views only (saves 8 forwards per test image)
+    twin = flags(nearest(cached_hashes(test, "query", cache_root), rh_train, rf_test[:, None], rf_train), thresholds)
+    rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin)
+    fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
+                           [it.label for it in train_items], rf_train, _meta(train))
+    out = {"summary": summarize(rows, thresholds, twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
+           "config": {k: audit_cfg[k] for k in ("model", "thresholds", "refuse_inherited") if k in audit_cfg},
+           "dataset": dataset.name}
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        from benchmark.audit.gallery import write_gallery
+
+        figs = write_gallery(_with_abs(rows, dataset), out_dir, thresholds, int(audit_cfg.get("gallery_rows", 12)))
+        out["files"] = {"audit_json": str(out_dir / "audit.json"), **{k: str(v) for k, v in figs.items()}}
+        (out_dir / "audit.json").write_text(json.dumps(out, indent=1, default=_json_default))
+    return out
+
+
+def _with_abs(rows: list[dict], dataset: Dataset) -> list[dict]:
+    """Rows with test matches as absolute paths (the figure opens them)."""
+    return [r | {"test_hash_match": str(dataset.abspath(r["test_hash_match"]))} for r in rows]
+
+
+def _json_default(v):
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+from benchmark.audit.hook import AuditRefused, ensure_audited  # noqa: E402

@@ -1,0 +1,87 @@
+"""`scarce audit`: audit a vendor folder or a generator's set against a dataset's frozen split, by hand.
+
+    scarce audit path/to/delivery --dataset magnetic_tile        # a folder with manifest.csv: every image
+    scarce audit cutpaste synthetic.volume=40 --dataset demo     # a generator (name or YAML): the set a run gets
+    scarce audit --calibrate --dataset demo                      # propose thresholds from the train split
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+
+def _config(dataset: str, overrides: list[str]) -> dict:
+    from benchmark.cli import compose_config
+
+    return OmegaConf.to_container(compose_config([f"dataset={dataset}", *overrides]), resolve=True)
+
+
+def synthetic_items(target: str, cfg: dict, dataset, manifest: dict):
+    """(SyntheticSet, label) for a delivery folder (all its images) or a generator name / YAML file."""
+    from benchmark.arms import build_arm
+    from benchmark.generators import GenRequest, create_generator
+    from benchmark.split.manifest import file_hashes, split_items
+
+    train, p = split_items(manifest, "train"), Path(target)
+    cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
+    if p.is_dir():
+        req = GenRequest(dataset, train, file_hashes(manifest, "train"), {}, 0)
+        return create_generator("folder", root=str(p)).materialize(req, cache)
+    if p.is_file():  # a generator YAML (conf/generator/*.yaml layout)
+        gen_cfg = dict(OmegaConf.to_container(OmegaConf.load(p)))
+    elif target == cfg["generator"]["name"]:  # keeps generator.* overrides given on the command line
+        gen_cfg = cfg["generator"]
+    else:
+        gen_cfg = _config(dataset.name, [f"generator={target}"])["generator"]
+    arm = build_arm("synthetic", dataset, train, file_hashes(manifest, "train"), manifest["hardest"]["class"],
+                    gen_cfg, cfg["synthetic"], cache)
+    return arm.synthetic
+
+
+def format_summary(audit: dict) -> str:
+    s, lines = audit["summary"], []
+    leak = s["split_leak"]
+    lines.append(f"{s['n_images']} synthetic images; near-copies of test images: {s['n_test_copies']} "
+                 f"({s['n_test_copies_new']} new, {s['n_test_copies'] - s['n_test_copies_new']} inherited)"
+                 f"{' CONTAMINATED' if s['contaminated'] else ''}; near-copies of train images: "
+                 f"{s['n_train_copies']} ({100 * s['train_copy_fraction']:.1f} %); thresholds {s['thresholds']}")
+    if leak["n_test_with_train_copy"]:
+        lines.append(f"  split leak: {leak['n_test_with_train_copy']} of {leak['n_test']} test images have a near-copy "
+                     f"in the train split (flags on them are 'inherited')")
+    for f in s["flagged"]:
+        lines.append(f"  flagged{' (inherited)' if f['inherited'] else ''} {f['path']} ~ test {f['test_hash_match']} "
+                     f"(hash {f['test_hash_dist']} bits, cos {f['test_cos']:.3f})")
+    for c, v in audit["fidelity"]["per_class"].items():
+        lines.append(f"  fidelity {c}: n={v['n_synthetic']} vs {v['n_real']} real train; mean cosine to real "
+                     f"{v['mean_cosine_to_real']:.4f} (real-real {v['real_within_cosine']:.4f}); "
+                     f"FID {v['fid']:.2f}; KID {v['kid']:.5f}")
+    return "\n".join(lines)
+
+
+def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: str | None,
+              calibrate: bool = False) -> int:
+    """0 = clean (or calibration printed), 1 = the set holds near-copies of test images."""
+    from benchmark.audit import audit_set
+    from benchmark.audit.contamination import calibrate as calibrate_thresholds
+    from benchmark.run import dataset_from_cfg
+    from benchmark.split.manifest import default_manifest_path, load_manifest, split_items, verify
+
+    cfg = _config(dataset_name, overrides)
+    dataset = dataset_from_cfg(cfg["dataset"])
+    manifest = load_manifest(Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name)))
+    verify(manifest, dataset, ("train", "test"))
+    if calibrate:
+        train = [str(dataset.abspath(it.path)) for it in split_items(manifest, "train")]
+        print(json.dumps(calibrate_thresholds(train, cfg["audit"], Path(cfg["cache_root"])), indent=1))
+        return 0
+    if not target:
+        raise ValueError("scarce audit: give a synthetic folder or a generator (name or YAML), or --calibrate")
+    syn = synthetic_items(target, cfg, dataset, manifest)
+    out_dir = Path(out) if out else Path(cfg["results_root"]) / "audit" / f"{dataset.name}-{syn.generator}-{syn.key}"
+    audit = audit_set(syn.items, dataset, manifest, cfg["audit"], cfg["cache_root"], out_dir)
+    print(format_summary(audit))
+    for name, path in audit["files"].items():
+        print(f"{name}: {path}")
+    return 1 if audit["summary"]["contaminated"] else 0

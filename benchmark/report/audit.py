@@ -1,0 +1,64 @@
+"""The report's audit section: per synthetic set used by the study, what the audit flagged and its fidelity
+numbers (from each record's `synthetic.audit` block), and its gallery figure copied next to the report."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.report.collect import StudyData
+
+__all__ = ["audit_frame", "write_audit", "AUDIT_HEADERS"]
+
+AUDIT_HEADERS = {"generator": "Generator", "set": "Set key", "n_images": "Images", "n_test_copies": "Test near-copies",
+                 "flagged": "Flagged files", "train_copy_fraction": "Train near-copies (share)",
+                 "mean_cosine_to_real": "Cosine to real", "real_within_cosine": "Real-real cosine", "fid": "FID",
+                 "kid": "KID", "allowed": "Contaminated, run anyway", "audit_json": "audit.json"}
+
+
+def audit_frame(data: StudyData) -> pd.DataFrame:
+    """One row per (audited synthetic set, class): flag counts, flagged files and fidelity per class."""
+    rows, seen = [], set()
+    for rid, meta in sorted(data.runs.items()):
+        syn = meta.get("synthetic") or {}
+        audit = syn.get("audit")
+        if not audit or (syn.get("key"), syn.get("content_sha256")) in seen:
+            continue
+        seen.add((syn.get("key"), syn.get("content_sha256")))
+        base = {"generator": syn.get("generator"), "set": syn.get("key"), "n_images": audit["n_images"],
+                "n_test_copies": audit["n_test_copies"], "flagged": ", ".join(Path(p).name for p in audit["flagged"]),
+                "train_copy_fraction": audit["train_copy_fraction"], "allowed": bool(audit["contaminated"]),
+                "audit_json": audit.get("audit_json")}
+        for c, fid in (audit.get("fidelity") or {"-": {}}).items():
+            rows.append({**base, "class": c, **{k: fid.get(k) for k in ("mean_cosine_to_real", "real_within_cosine",
+                                                                        "fid", "kid")}})
+    cols = ["generator", "set", "class", *[c for c in AUDIT_HEADERS if c not in ("generator", "set")]]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def write_audit(ctx, out_dir: Path) -> dict[str, Path]:
+    """audit.{csv,md,tex} and, per audited set, its gallery (`audit_gallery_<generator>-<key>.png/svg`)."""
+    from benchmark.report.tables import write_table_formats
+
+    frame = audit_frame(ctx.data)
+    if frame.empty:
+        return {}
+    note = ("\nNear-copy: perceptual-hash distance <= threshold or backbone cosine >= threshold to a test image "
+            "(flips, 90-degree rotations, crops, resizes and JPEG re-encodes included). A study refuses a set with "
+            "test near-copies unless audit.allow_contamination=true ('Run anyway').\n")
+    paths = write_table_formats(frame, out_dir, "audit", AUDIT_HEADERS | {"class": "Class"}, digits=4, md_suffix=note,
+                                caption="Synthetic-set audit: contamination and fidelity")
+    for r in frame.drop_duplicates("set").itertuples():
+        src = Path(r.audit_json).parent if r.audit_json else None
+        files = json.loads(Path(r.audit_json).read_text()).get("files", {}) if src and Path(r.audit_json).is_file() \
+            else {}
+        for kind in ("png", "svg"):
+            f = files.get(f"audit_gallery_{kind}")
+            if f and Path(f).is_file():
+                stem = f"audit_gallery_{r.generator}-{r.set}"
+                dst = Path(out_dir) / f"{stem}.{kind}"
+                shutil.copyfile(f, dst)
+                paths[f"{stem}_{kind}"] = dst
+    return paths
