@@ -17,6 +17,8 @@ from benchmark import PROJECT_ROOT, __version__
 from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
 from benchmark.io import read_json, write_json_atomic
+from benchmark.split.groups import DEFAULT_MAX_BITS, cross_split_near_duplicates, group_split, image_hashes, \
+    near_duplicate_groups
 
 SPLITS = ("train", "selection", "test")
 MANIFEST_VERSION = 1
@@ -40,32 +42,61 @@ def _allocate(n: int, fractions: dict[str, float], label: str) -> dict[str, int]
 
 
 def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | None = None,
-                options: dict | None = None) -> dict:
-    """Stratified split of `dataset`; returns the manifest dict (hardest class still unset)."""
+                options: dict | None = None, group: dict | None = None) -> dict:
+    """Stratified split of `dataset`; returns the manifest dict (hardest class still unset).
+
+    `group` = {"method": "near_duplicate", "max_bits": 8} keeps near-duplicate images (e.g. several
+    exposures of one part) in one split; None splits per image. Either way the manifest records how
+    many selection / test images have a near-duplicate in train (`leak_check`)."""
     fractions = fractions or {"train": 0.6, "selection": 0.2, "test": 0.2}
-    rng = np.random.default_rng(seed)
-    files: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    for label in dataset.classes:  # fixed class order + sorted items => the same split for the same seed
-        items = sorted((it for it in dataset.items if it.label == label), key=lambda it: it.path)
-        order = rng.permutation(len(items))
-        n = _allocate(len(items), fractions, label)
-        bounds = {"train": (0, n["train"]), "selection": (n["train"], n["train"] + n["selection"]),
-                  "test": (n["train"] + n["selection"], len(items))}
-        for split, (a, b) in bounds.items():
-            files[split] += [_entry(dataset, items[i]) for i in order[a:b]]
+    order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
+    bits = image_hashes([str(dataset.abspath(it.path)) for it in order])  # (N, 128)
+    max_bits = int((group or {}).get("max_bits", DEFAULT_MAX_BITS))
+    if group and group.get("method") not in (None, "none"):
+        if group["method"] != "near_duplicate":
+            raise ValueError(f"split.group={group['method']!r}; expected null or 'near_duplicate'")
+        groups = near_duplicate_groups(bits, max_bits)
+        idx = group_split([it.label for it in order], groups, fractions, seed)
+        group_info = {"method": "near_duplicate", "max_bits": max_bits, "n_groups": int(groups.max()) + 1}
+    else:
+        idx, group_info = _per_image_split(order, dataset.classes, fractions, seed), None
+    files = {s: [_entry(dataset, order[i]) for i in idx[s]] for s in SPLITS}
     _refuse_cross_split_duplicates(files)
+    split_of = [""] * len(order)
+    for s in SPLITS:
+        for i in idx[s]:
+            split_of[i] = s
+    leak = {"max_bits": max_bits, **{f"{s}_with_train_near_duplicate": n for s, n in
+                                     cross_split_near_duplicates(bits, split_of, max_bits).items()}}
     return {
         "manifest_version": MANIFEST_VERSION,
         "dataset": dataset.name,
         "classes": dataset.classes,
         "nominal": dataset.nominal,
-        "config": {"seed": seed, "fractions": fractions, "options": options or {}},
+        "config": {"seed": seed, "fractions": fractions, "options": options or {}, "group": group_info},
         "counts": {s: _counts(files[s], dataset.classes) for s in SPLITS},
+        "leak_check": leak,
         "files": files,
         "hardest": None,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "scarce_bench": __version__,
     }
+
+
+def _per_image_split(order: list[Item], classes: list[str], fractions: dict[str, float],
+                     seed: int) -> dict[str, list[int]]:
+    """Indices into `order` (sorted by class, then path) per split; the same split for the same seed."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for label in classes:  # fixed class order + sorted items => the same split for the same seed
+        members = [i for i, it in enumerate(order) if it.label == label]
+        perm = rng.permutation(len(members))
+        n = _allocate(len(members), fractions, label)
+        bounds = {"train": (0, n["train"]), "selection": (n["train"], n["train"] + n["selection"]),
+                  "test": (n["train"] + n["selection"], len(members))}
+        for split, (a, b) in bounds.items():
+            out[split] += [members[j] for j in perm[a:b]]
+    return out
 
 
 def _refuse_cross_split_duplicates(files: dict[str, list[dict]]) -> None:
@@ -87,6 +118,8 @@ def _entry(dataset: Dataset, it: Item) -> dict:
     e = {"path": it.path, "label": it.label, "mask": it.mask, "sha256": sha256_file(dataset.abspath(it.path))}
     if it.mask:  # masks feed cut-paste generators, so they are frozen too
         e["mask_sha256"] = sha256_file(dataset.abspath(it.mask))
+    if getattr(it, "boxes", None):  # detection: the box label file is part of the data, frozen too
+        e["boxes"], e["boxes_sha256"] = it.boxes, sha256_file(dataset.abspath(it.boxes))
     return e
 
 
@@ -97,6 +130,8 @@ def file_hashes(manifest: dict, split: str) -> dict[str, str]:
         out[e["path"]] = e["sha256"]
         if e.get("mask_sha256"):
             out[e["mask"]] = e["mask_sha256"]
+        if e.get("boxes_sha256"):
+            out[e["boxes"]] = e["boxes_sha256"]
     return out
 
 
@@ -154,10 +189,10 @@ def _refuse_paths_outside(manifest: dict, splits: tuple[str, ...]) -> None:
     be absolute (`dataset.masks` can live outside the root) but never contain '..'."""
     for s in splits:
         for e in manifest["files"][s]:
-            for key, rel in (("path", e["path"]), ("mask", e.get("mask"))):
+            for key, rel in (("path", e["path"]), ("mask", e.get("mask")), ("boxes", e.get("boxes"))):
                 if rel is None:
                     continue
-                if ".." in PurePosixPath(rel).parts or (key == "path" and PurePosixPath(rel).is_absolute()):
+                if ".." in PurePosixPath(rel).parts or (key != "mask" and PurePosixPath(rel).is_absolute()):
                     raise ManifestError(f"manifest {s} entry {key}={rel!r} points outside the dataset; expected a "
                                         f"path relative to the dataset root without '..'; refusing to run")
 

@@ -1,0 +1,70 @@
+"""Grouped splits: several shots of one part never straddle train and test."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmark.data import create_dataset
+from benchmark.split.groups import group_split, hamming, image_hashes, near_duplicate_groups
+from benchmark.split.manifest import build_split
+
+SHOTS = (0.8, 1.0, 1.2)  # exposures of one part: the same texture, brighter or darker
+
+
+def write_parts(root, parts_per_class=10, classes=("crack", "good")):
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for p in range(parts_per_class):
+            base = rng.random((8, 8))  # coarse texture: one "part"
+            tex = np.kron(base, np.ones((8, 8))) * 180 + 30
+            for k, gain in enumerate(SHOTS):
+                Image.fromarray(np.clip(tex * gain, 0, 255).astype(np.uint8)).save(root / c / f"p{p:02d}_exp{k}.png")
+    return create_dataset("imagefolder", root=str(root), nominal="good")
+
+
+def part_of(path: str) -> str:
+    return path.rsplit("_exp", 1)[0]
+
+
+def test_shots_of_one_part_form_one_group(tmp_path):
+    ds = write_parts(tmp_path / "d")
+    paths = [str(ds.abspath(it.path)) for it in ds.items]
+    bits = image_hashes(paths)
+    groups = near_duplicate_groups(bits, 8)
+    by_part = {}
+    for it, g in zip(ds.items, groups):
+        by_part.setdefault(part_of(it.path), set()).add(int(g))
+    assert all(len(g) == 1 for g in by_part.values())  # every part's shots share a group
+    assert len(set(groups)) == len(by_part)  # and distinct parts are never merged
+    assert hamming(bits[:1], bits[:1])[0, 0] == 0
+
+
+def test_grouped_split_keeps_parts_whole_and_per_image_split_leaks(tmp_path):
+    ds = write_parts(tmp_path / "d")
+    grouped = build_split(ds, seed=0, group={"method": "near_duplicate", "max_bits": 8})
+    where = {}
+    for s, entries in grouped["files"].items():
+        for e in entries:
+            where.setdefault(part_of(e["path"]), set()).add(s)
+    assert all(len(v) == 1 for v in where.values())
+    assert grouped["leak_check"]["test_with_train_near_duplicate"] == 0
+    assert grouped["config"]["group"] == {"method": "near_duplicate", "max_bits": 8, "n_groups": 20}
+    assert all(grouped["counts"][s][c] > 0 for s in ("train", "selection", "test") for c in ("crack", "good"))
+    per_image = build_split(ds, seed=0)
+    assert per_image["leak_check"]["test_with_train_near_duplicate"] > 0  # what the grouped split prevents
+    assert per_image["config"]["group"] is None
+
+
+def test_group_split_refuses_what_it_cannot_do():
+    labels = ["a"] * 10 + ["b"] * 2
+    groups = np.array([i // 2 for i in range(12)])  # class b is a single group: it can't be in 3 splits
+    with pytest.raises(ValueError, match=r"got no image of class\(es\) \['b'\]"):
+        group_split(labels, groups, {"train": 0.6, "selection": 0.2, "test": 0.2}, 0)
+    with pytest.raises(ValueError, match="selection == test"):
+        group_split(labels, groups, {"train": 0.5, "selection": 0.3, "test": 0.2}, 0)
+
+
+def test_unknown_group_method_is_refused(tmp_path):
+    ds = write_parts(tmp_path / "d", parts_per_class=5)
+    with pytest.raises(ValueError, match="split.group='tile_id'"):
+        build_split(ds, group={"method": "tile_id"})
