@@ -1,4 +1,4 @@
-"""`scarce`: the plain CLI (split, report, status, calibrate). Runs themselves go through the Hydra app `scarce-run`."""
+"""`scarce`: the plain CLI (split, report, status, calibrate, audit). Runs themselves go through the Hydra app `scarce-run`."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,11 @@ def cmd_split(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     print(f"counts: {manifest['counts']}")
     print(f"hardest class: {h['class']} ({h['evidence']['description']})")
+    leak = manifest.get("leak_check") or {}
+    if leak.get("test_with_train_near_duplicate") or leak.get("selection_with_train_near_duplicate"):
+        print(f"WARNING: {leak['test_with_train_near_duplicate']} test and {leak['selection_with_train_near_duplicate']} "
+              f"selection images have a near-duplicate in train (perceptual hash distance <= {leak['max_bits']}); "
+              f"if they are shots of one part, split again with split.group=near_duplicate --force")
     return 0
 
 
@@ -79,6 +84,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive)
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from benchmark.audit.command import run_audit
+
+    return run_audit(args.target, args.dataset, args.overrides, args.out, args.calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule: which CI must exclude 0")
     c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
     c.set_defaults(func=cmd_calibrate)
+    a = sub.add_parser("audit", help="synthetic-set audit: near-copies of test/train images, fidelity, gallery")
+    a.add_argument("target", nargs="?", help="a delivery folder (manifest.csv) or a generator name / YAML file")
+    a.add_argument("overrides", nargs="*", help="Hydra overrides before the options, e.g. synthetic.volume=40 "
+                   "audit.model.image_size=64")
+    a.add_argument("--dataset", required=True, help="dataset whose frozen split the set is audited against")
+    a.add_argument("--out", help="output directory (default results/audit/<dataset>-<generator>-<set key>)")
+    a.add_argument("--calibrate", action="store_true", help="propose thresholds from the train split and exit")
+    a.set_defaults(func=cmd_audit)
     from benchmark.data.fetch import add_arguments as fetch_arguments
 
     f = fetch_arguments(sub.add_parser("fetch", help="download (or say how to get), verify and unpack a dataset"))

@@ -248,8 +248,21 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "macro_map": m.get("macro_map"),
             "n_added": sum((r.get("added_counts") or {}).values()),
             "error": (r.get("error") or {}).get("message"),
+            **_detection_columns(r, cell, m),
         })
     return pd.DataFrame(rows)
+
+
+def _detection_columns(r: dict[str, Any], cell: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    """Detection records (`task: detection`, benchmark/detect): mAP columns, the real-set size and the
+    parity design; classification records get task 'classification' and no other column."""
+    if r.get("task") != "detection":
+        return {"task": "classification"}
+    cfg = r.get("config") or {}
+    return {"task": "detection", "map50_95": m.get("map50_95"), "map50": m.get("map50"),
+            "hardest_ap50_95": m.get("hardest_class_ap50_95"), "hardest_ap50": m.get("hardest_class_ap50"),
+            "n_real": r.get("n_real"), "parity_base": (cell.get("parity") or {}).get("base"),
+            "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published")}
 
 
 def library_versions() -> dict[str, str]:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark import PROJECT_ROOT
 from benchmark.arms import ArmData, build_arm, few_shot_subset
+from benchmark.audit import ensure_audited
 from benchmark.data import create_dataset
 from benchmark.metrics import classification_metrics
 from benchmark.generators import GENERATORS
@@ -96,6 +97,7 @@ def arm_for(cfg: dict, dataset, manifest: dict, seed: int | None) -> ArmData:
     arm = build_arm(cfg["arm"]["name"], dataset, train, file_hashes(manifest, "train"),
                     manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache)
     check_no_synthetic_in_test(manifest, arm.added)
+    ensure_audited(cfg, dataset, manifest, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
     return arm
 
 
@@ -107,6 +109,10 @@ def run(cfg: DictConfig | dict) -> dict:
 def run_seeds(cfg: DictConfig | dict) -> list[dict]:
     """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, ok ones skipped."""
     cfg = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    if cfg["dataset"].get("task") == "detection":  # boxes + YOLO: same protocol, its own runner
+        from benchmark.detect.runner import run_detection
+
+        return run_detection(cfg, _launcher_workers())
     t0 = time.perf_counter()
     threads = set_threads(cfg.get("threads"), _launcher_workers())
     seeds = requested_seeds(cfg)
@@ -216,7 +222,7 @@ def _synthetic_info(arm: ArmData) -> dict | None:
     if s is None:
         return None
     return {"generator": s.generator, "key": s.key, "content_sha256": s.content_sha256, "root": str(s.root),
-            "counts": s.counts()}
+            "counts": s.counts(), "audit": s.meta.get("audit")}
 
 
 def _launcher_workers() -> int:

@@ -10,4 +10,10 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
     || echo "   chromium could not be installed: the HTML render test will skip and say why"
 fi
+# The detection track's ultralytics pulls opencv-python, which needs libGL (and glib) at import.
+if ! ldconfig -p 2>/dev/null | grep -q "libGL.so.1" && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing libgl1 and libglib2.0-0 for opencv (detection tests)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0) >/dev/null 2>&1 \
+    || echo "   libGL could not be installed: detection tests will fail at 'import cv2'"
+fi
 exec .venv/bin/python -m pytest -q "$@"

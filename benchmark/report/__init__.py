@@ -15,7 +15,11 @@ from benchmark.report.artefacts import (ReportContext, failures_frame, write_aa_
                                         write_confusion, write_failures, write_fewshot, write_forest,
                                         write_paired_seeds, write_table)
 from benchmark.report.collect import StudyData, load_study
+from benchmark.report.detection import is_detection
+from benchmark.report.detection_artefacts import write_detection_report
+from benchmark.report.audit import write_audit
 from benchmark.report.html import write_html
+from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.notrun import write_not_run
 from benchmark.report.table import study_table
 from benchmark.report.tables import markdown_table
@@ -27,6 +31,7 @@ __all__ = ["write_report", "build_report", "study_table", "markdown_table", "fai
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
     write_table, write_comparisons, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
+    write_leaderboard, write_audit,
 ]
 
 
@@ -35,6 +40,13 @@ def build_report(data: StudyData, out_dir: Path, rule: DecisionRule = DecisionRu
     """Write every artefact of ``data`` into ``out_dir``, then ``index.html``; returns ``{name: path}``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if is_detection(data.frame):  # detection records get their own tables/figure (benchmark/report/detection.py)
+        classification = data.frame[data.frame["task"] != "detection"]
+        written = write_detection_report(data, out_dir, html=classification.empty)
+        if classification.empty:
+            return written
+        data = StudyData(classification.reset_index(drop=True), data.correct, data.confusion, data.name)
+        return written | build_report(data, out_dir, rule, seed, n_boot)
     ctx = ReportContext(data, rule, seed, n_boot)
     for write in ARTEFACTS:
         ctx.written.update(write(ctx, out_dir))

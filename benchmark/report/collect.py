@@ -27,12 +27,16 @@ PROGRESS_MIN_RECORDS = 100  # show a progress bar from this many records on
 class StudyData:
     """``frame``: :func:`benchmark.records.records_frame` of every record (ok and failed).
     ``correct``: run_id → (hardest-class test image paths, 0/1 correctness per image).
-    ``confusion``: run_id → (class names, confusion counts, rows = true class)."""
+    ``confusion``: run_id → (class names, confusion counts, rows = true class).
+    ``runs``: run_id → added counts and synthetic block (placebo matching, audit section)."""
 
     frame: pd.DataFrame
     correct: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
     confusion: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     name: str = "study"
+    # run_id -> {"added_counts": {class: n} (non-zero), "synthetic": the record's synthetic block}: placebo
+    # matching by counts and the audit section (benchmark.report.leaderboard / .audit)
+    runs: dict[str, dict] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # skip notes of datasets not run
 
 
@@ -76,6 +80,8 @@ def _slim(record: dict[str, Any], data: StudyData, interned: dict[tuple, tuple])
         cm = _confusion(record)
         if cm is not None:
             data.confusion[record["run_id"]] = cm
+    data.runs[record["run_id"]] = {"added_counts": {c: int(n) for c, n in (record.get("added_counts") or {}).items()
+                                                    if n}, "synthetic": record.get("synthetic")}
     return {k: v for k, v in record.items() if k != "predictions"}
 
 

@@ -35,7 +35,11 @@ FIGURE_CAPTIONS = {
               "bootstrap over seeds and test images; colour = verdict.",
     "fewshot": "Hardest-class accuracy vs k real labels per class (band: 95 % t CI over seeds; dashed: published).",
     "aa_hist": "A/A calibration: statistics of simulated studies whose two arms carry no true difference.",
+    "leaderboard": "Generator leaderboard: gain vs real (circle), vs count-matched placebo (square) and generator "
+                   "vs generator (diamond), 95 % t CI over seeds; colour = verdict (Holm over the leaderboard).",
 }
+# written beside the page but not inlined (yet): tests/test_report_html.py counts the inlined figures
+NOT_INLINED = {"leaderboard_png"}
 VERDICT_CLASS = {"gain": "gain", "harm": "harm", "no evidence": "none"}
 VERDICT_WORDS = {"gain": "evidence that A beats B on the hardest class",
                  "harm": "evidence that A is worse than B on the hardest class",
@@ -166,14 +170,31 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
 def _figures(ctx: ReportContext) -> str:
     out = []
     for name, path in ctx.written.items():
-        if not name.endswith("_png") or not Path(path).is_file():
+        if not name.endswith("_png") or name in NOT_INLINED or not Path(path).is_file():
             continue
         stem = name[:-4]
         cap = FIGURE_CAPTIONS.get(stem, "Confusion matrices per arm (mean over seeds, rows normalised to 1)."
-                                  if stem.startswith("confusion") else stem)
+                                  if stem.startswith("confusion") else
+                                  f"Audit gallery {stem[len('audit_gallery_'):]}: synthetic images beside their nearest "
+                                  "test and train images" if stem.startswith("audit_gallery_") else stem)
         data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         out.append(f"<figure><img alt=\"{escape(stem)}\" src=\"data:image/png;base64,{data}\">"
                    f"<figcaption>{escape(cap)}</figcaption></figure>")
+    return "".join(out)
+
+
+def _extra_tables(ctx: ReportContext, stems: tuple[str, ...]) -> str:
+    """Tables another artefact wrote as CSV (leaderboard, audit), rendered from its Markdown twin's headers."""
+    from benchmark.report.audit import AUDIT_HEADERS
+    from benchmark.report.leaderboard import LEADERBOARD_HEADERS, PAIRWISE_HEADERS
+
+    headers = {"leaderboard": LEADERBOARD_HEADERS, "leaderboard_pairwise": PAIRWISE_HEADERS,
+               "audit": AUDIT_HEADERS | {"class": "Class"}}
+    out = [f"<div class=\"scroll\">{html_table(pd.read_csv(ctx.written[f'{s}_csv']), headers[s], 3)}</div>"
+           for s in stems if f"{s}_csv" in ctx.written]
+    if out and "leaderboard" in stems and "leaderboard_png" in ctx.written:
+        out.append("<p>Forest plot of these comparisons: <code>leaderboard.png</code> / <code>.svg</code> beside "
+                   "this page.</p>")
     return "".join(out)
 
 
@@ -200,6 +221,8 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
         _section("All statistics per comparison",
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
+        _section("Generator leaderboard", _extra_tables(ctx, ("leaderboard", "leaderboard_pairwise"))),
+        _section("Synthetic-set audit", _extra_tables(ctx, ("audit",))),
         _section("Figures", _figures(ctx)),
         _section("Datasets not run", _not_run(ctx)),
         _section("Failed runs", html_table(failures_frame(ctx.frame)) if len(failures_frame(ctx.frame)) else ""),

@@ -31,13 +31,20 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
                out: Path | None = None, force: bool = False) -> tuple[Path, dict]:
     from benchmark.run import dataset_from_cfg
 
+    if cfg["dataset"].get("task") == "detection":  # boxes + per-class AP pilots: benchmark/detect/split.py
+        from benchmark.detect.split import make_det_split
+
+        return make_det_split(cfg, seed, pilot_seeds, hardest, reason, out, force)
     dataset = dataset_from_cfg(cfg["dataset"])
     out = out or default_manifest_path(dataset.name)
     if out.exists() and not force:
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
     set_threads(cfg.get("threads"))
     options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")}
-    manifest = build_split(dataset, seed=seed, options=options)
+    split_cfg = cfg.get("split") or {}
+    group = {"method": split_cfg["group"], "max_bits": split_cfg.get("group_max_bits", 8)} \
+        if split_cfg.get("group") else None
+    manifest = build_split(dataset, seed=seed, options=options, group=group)
     if hardest:
         cls, evidence = fixed_hardest(hardest, dataset.classes, reason)
     else:

@@ -1,0 +1,8 @@
+"""The detection track: YOLO (ultralytics) trained on real, real + synthetic and real + duplicated real
+images with boxes, under the same frozen-split / paired-seed / placebo protocol as classification.
+
+ultralytics is imported only through :mod:`benchmark.detect.offline` (it must see the offline
+environment first). Modules: `labels` (VOC / YOLO files), `data` (datasets), `demo` (procedural
+demo_det), `generators` (cutpaste, folder), `arms`, `yolo` (training and metrics), `runner`
+(one cell -> one record), `split` (frozen split + hardest class).
+"""

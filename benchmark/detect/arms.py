@@ -1,0 +1,105 @@
+"""Detection arms: they differ only in training images (and their boxes).
+
+- `real`: the real train images (or the parity base subset, see below);
+- `synthetic`: real + M generated images with boxes (`synthetic.volume`: a count, or a fraction of the
+  real train images);
+- `placebo`: real + M duplicated real train images that hold the target class, count-matched to what the
+  generator delivered (volume without new content);
+- `real_plus`: the parity arm, real + M *more real* images drawn from the rest of the train split.
+
+Parity design (`parity.base`, a count or a fraction of the train split): every arm starts from the same
+fixed real subset of N images (drawn once by `parity.seed`, stratified by class, not by the run seed), so
+"N real + M synthetic" can be compared with "N + M real" (the published "24k + 6k synthetic vs 30k real").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.arms import ArmData
+from benchmark.detect.data import DetDataset, DetItem
+from benchmark.detect.generators import DET_GENERATORS
+from benchmark.generators.base import GenRequest
+
+DET_ARMS = ("real", "synthetic", "placebo", "real_plus")
+
+
+def as_count(value, n_real: int, field: str) -> int:
+    """An int is a count; a float is a fraction of `n_real` (rounded)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field}={value!r}; expected an image count (int) or a fraction of the real train set")
+    return int(value) if isinstance(value, int) else int(round(float(value) * n_real))
+
+
+def stratified_subset(items: list[DetItem], n: int, seed: int) -> list[DetItem]:
+    """n items, every class keeping (about) its share, drawn by `seed`; path order within the result."""
+    if not 0 < n <= len(items):
+        raise ValueError(f"parity.base gives {n} images; expected 1..{len(items)} (the train split size)")
+    rng = np.random.default_rng([seed, 31])
+    labels = sorted({it.label for it in items})
+    pools = {c: sorted((it for it in items if it.label == c), key=lambda it: it.path) for c in labels}
+    quota = {c: int(np.floor(n * len(p) / len(items))) for c, p in pools.items()}
+    rest = n - sum(quota.values())  # largest remainders first, ties by class name
+    for c in sorted(labels, key=lambda c: (-(n * len(pools[c]) / len(items) - quota[c]), c))[:rest]:
+        quota[c] += 1
+    out = [pools[c][i] for c in labels for i in sorted(rng.permutation(len(pools[c]))[:quota[c]])]
+    return sorted(out, key=lambda it: it.path)
+
+
+def parity_split(train: list[DetItem], parity: dict | None) -> tuple[list[DetItem], list[DetItem]]:
+    """(base N real images, the rest of the train split = the pool `real_plus` draws from)."""
+    if not parity or parity.get("base") is None:
+        return list(train), []
+    n = as_count(parity["base"], len(train), "parity.base")
+    base = stratified_subset(train, n, int(parity.get("seed", 0)))
+    keep = {it.path for it in base}
+    return base, [it for it in train if it.path not in keep]
+
+
+def placebo_items(ds: DetDataset, base: list[DetItem], counts: dict[str, int], seed: int) -> list[DetItem]:
+    """Per target class, n duplicates of base images holding that class (round-robin over a seeded shuffle)."""
+    rng = np.random.default_rng([seed, 7])
+    out = []
+    for c, n in counts.items():
+        ci = ds.classes.index(c)
+        pool = [it for it in base if ci in ds.boxes_of(it)[1][:, 0].astype(int)]
+        order = rng.permutation(len(pool))
+        out += [pool[order[i % len(pool)]] for i in range(n)]
+    return out
+
+
+def build_det_arm(arm: str, ds: DetDataset, train: list[DetItem], train_sha: dict[str, str], hardest: str,
+                  gen_cfg: dict, syn_cfg: dict, parity: dict | None, cache_root) -> ArmData:
+    if arm not in DET_ARMS:
+        raise ValueError(f"unknown detection arm {arm!r}; known arms: {', '.join(DET_ARMS)}")
+    base, pool = parity_split(train, parity)
+    par = None if not parity or parity.get("base") is None else {"base": len(base), "seed": int(parity.get("seed", 0))}
+    cell = {"arm": arm, "n_real": len(base), "parity": par}
+    if arm == "real":
+        return ArmData(arm, list(base), cell=cell)
+    m = as_count(syn_cfg.get("volume"), len(base), "synthetic.volume")
+    if m <= 0:
+        raise ValueError(f"synthetic.volume={syn_cfg.get('volume')!r} gives {m} images; expected at least 1 "
+                         f"(volume 0 is the `real` arm)")
+    cell["volume"] = m
+    if arm == "real_plus":
+        if m > len(pool):
+            raise ValueError(f"real_plus: {m} more real images requested but only {len(pool)} train images are "
+                             f"outside the parity base (parity.base={parity and parity.get('base')})")
+        extra = stratified_subset(pool, m, cell["parity"]["seed"] + 1) if m < len(pool) else list(pool)
+        return ArmData(arm, base + extra, extra, cell=cell)
+    classes = syn_cfg.get("classes") or [hardest]
+    bad = [c for c in classes if c not in ds.classes]
+    if bad:
+        raise ValueError(f"synthetic.classes: {bad} not in the dataset classes {ds.classes}")
+    counts = {c: m // len(classes) + (i < m % len(classes)) for i, c in enumerate(classes)}
+    gen_cfg = dict(gen_cfg)
+    name, gen_seed = gen_cfg.pop("name"), int(gen_cfg.get("seed", 0))
+    gen = DET_GENERATORS.create(name, **gen_cfg)
+    syn = gen.materialize(GenRequest(ds, list(base), train_sha, counts, gen_seed), cache_root)
+    if arm == "synthetic":
+        cell.update(generator=name, synthetic_key=syn.key)
+        return ArmData(arm, base + syn.items, syn.items, syn, cell)
+    matched = syn.counts()  # placebo: count-matched to what the generator actually delivered
+    added = placebo_items(ds, base, matched, gen_seed)
+    cell.update(placebo_counts=matched, placebo_seed=gen_seed)
+    return ArmData(arm, base + added, added, None, cell)

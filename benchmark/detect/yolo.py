@@ -1,0 +1,164 @@
+"""Training and scoring with ultralytics YOLO: one arm's images -> a model -> test metrics + predictions.
+
+The train/test image lists are laid out as ultralytics folders (`images/` symlinks + `labels/` YOLO txt,
+written from the parsed boxes, so VOC and YOLO sources look the same), keyed by content and reused.
+ultralytics validates on the data YAML's `val` at the last epoch and keeps `best.pt`: we point `val` at a
+few *selection* images (never test), ignore it, and always score `last.pt` (the EMA weights after the last
+step, as ultralytics saves them), so nothing is selected on test. mAP comes from ultralytics' own validator.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.detect.data import DetDataset, DetItem
+from benchmark.detect.labels import yolo_lines
+from benchmark.detect.offline import ultralytics
+
+VAL_IMAGES = 16  # selection images ultralytics' own end-of-training validation sees (unused, see fit_and_score)
+# trainer keys passed to ultralytics as they are (everything else in conf/trainer/yolo.yaml is ours)
+YOLO_TRAIN_KEYS = ("epochs", "batch", "optimizer", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs",
+                   "nbs", "mosaic", "close_mosaic", "hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "scale",
+                   "fliplr", "flipud", "mixup", "cos_lr", "deterministic", "rect", "cache")
+
+
+def layout(ds: DetDataset, items: list[DetItem], root: Path) -> Path:
+    """An ultralytics folder for `items` under root/<key>/ (images/ symlinks, labels/ txt); returns it.
+    Duplicated items (placebo) get distinct names, so each copy counts once more."""
+    rows = []
+    for i, it in enumerate(items):
+        wh, boxes = ds.boxes_of(it)
+        rows.append((f"{i:06d}_{Path(it.path).stem}{Path(it.path).suffix.lower()}", str(ds.abspath(it.path)),
+                     yolo_lines(boxes, wh)))
+    key = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:20]
+    final = root / key
+    if (final / "done").exists():
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        (tmp / "images").mkdir()
+        (tmp / "labels").mkdir()
+        for name, src, text in rows:
+            os.symlink(src, tmp / "images" / name)
+            (tmp / "labels" / name).with_suffix(".txt").write_text(text)
+        (tmp / "done").write_text(str(len(rows)))
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / "done").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def data_yaml(path: Path, train: Path, val: Path, classes: list[str]) -> Path:
+    names = "\n".join(f"  {i}: {json.dumps(c)}" for i, c in enumerate(classes))
+    path.write_text(f"train: {train / 'images'}\nval: {val / 'images'}\nnames:\n{names}\n")
+    return path
+
+
+def build_model(model_cfg: dict, nc: int):
+    """A YOLO model from a model YAML (from scratch) or a local .pt; never a hub name."""
+    from ultralytics import YOLO
+
+    ckpt = model_cfg.get("checkpoint")
+    if ckpt:
+        if not Path(ckpt).is_file() or Path(ckpt).suffix != ".pt":
+            raise ValueError(f"model.checkpoint={ckpt!r}: expected a local .pt file (nothing is downloaded)")
+        return YOLO(str(ckpt))
+    name = str(model_cfg["name"])
+    if not name.endswith((".yaml", ".yml")):
+        raise ValueError(f"model.name={name!r}: expected a model YAML such as yolov8n.yaml (or set "
+                         f"model.checkpoint=<local .pt>); a bare name would make ultralytics download weights")
+    return YOLO(name, task="detect")
+
+
+def train_args(cfg: dict, data: Path, seed: int, run_dir: Path) -> dict:
+    t = cfg["trainer"]
+    args = {k: t[k] for k in YOLO_TRAIN_KEYS if t.get(k) is not None}
+    args.update(data=str(data), imgsz=int(cfg["model"]["image_size"]), seed=int(seed), device="cpu",
+                workers=int(t.get("workers", 0)), amp=False, plots=False, val=False, verbose=False,
+                project=str(run_dir), name="train", exist_ok=True, pretrained=False)
+    return args
+
+
+def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: list[DetItem], test: list[DetItem],
+                  seed: int, hardest: str, work: Path) -> dict:
+    """Train one seed on `train`, score `last.pt` on `test`; returns record fields (metrics, predictions...)."""
+    ultralytics(cfg.get("cache_root"))
+    from ultralytics import YOLO
+
+    sets = Path(cfg["cache_root"]).resolve() / "detect" / "sets"
+    # ultralytics validates `val` after the last epoch whatever `val=False` says; we never use that result
+    # (last.pt is scored on test below), so it only gets the first few selection images, to save time.
+    tr, sel, te = layout(ds, train, sets), layout(ds, selection[:VAL_IMAGES], sets), layout(ds, test, sets)
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model = build_model(cfg["model"], len(ds.classes))
+    model.train(**train_args(cfg, data_yaml(work / "train.yaml", tr, sel, ds.classes), seed, work))
+    trainer = model.trainer
+    t_train = time.perf_counter() - t0
+    last = YOLO(str(trainer.last))
+    t1 = time.perf_counter()
+    ev = cfg["trainer"].get("eval", {})
+    common = dict(imgsz=int(cfg["model"]["image_size"]), device="cpu", verbose=False)
+    val = last.val(data=str(data_yaml(work / "test.yaml", tr, te, ds.classes)), split="val", plots=False,
+                   batch=int(ev.get("batch", 32)), workers=0, project=str(work), name="test", exist_ok=True,
+                   conf=float(ev.get("conf", 0.001)), iou=float(ev.get("iou", 0.7)), **common)
+    metrics = detection_metrics(val, ds.classes, hardest, len(test))
+    preds = predictions(last, ds, test, ev, common)
+    fit = {"epochs": int(trainer.epochs), "iterations_per_epoch": int(len(trainer.train_loader)),
+           "batches": int(len(trainer.train_loader) * trainer.epochs), "train_images": len(train),
+           "final_epoch_loss": _losses(trainer),
+           "weights": "last.pt (EMA after the last step)"}
+    return {"metrics": metrics, "predictions": preds, "fit": fit,
+            "timings": {"train_s": t_train, "eval_s": time.perf_counter() - t1}}
+
+
+def _losses(trainer) -> dict[str, float]:
+    """Mean train losses of the last epoch by name (a dict in ultralytics 8.4, a tensor before)."""
+    t = trainer.tloss
+    if t is None:
+        return {}
+    if isinstance(t, dict):
+        return {k: round(float(v), 6) for k, v in t.items()}
+    return {k: round(float(v), 6) for k, v in zip(trainer.loss_names, np.atleast_1d(t.cpu().numpy()))}
+
+
+def detection_metrics(val, classes: list[str], hardest: str, n_images: int) -> dict:
+    """Study metrics from ultralytics' DetMetrics: mAP@.5:.95, mAP@.5, per-class AP (NaN-free: a class
+    without test objects is absent from the per-class dicts, never averaged in as 0)."""
+    box = val.box
+    idx = [int(i) for i in val.ap_class_index]
+    ap, ap50 = np.asarray(box.ap, dtype=float), np.asarray(box.ap50, dtype=float)
+    per = {classes[c]: float(ap[j]) for j, c in enumerate(idx)}
+    per50 = {classes[c]: float(ap50[j]) for j, c in enumerate(idx)}
+    return {"task": "detection", "classes": classes, "map50_95": float(box.map), "map50": float(box.map50),
+            "precision": float(box.mp), "recall": float(box.mr), "per_class_ap50_95": per,
+            "per_class_ap50": per50, "hardest_class": hardest,
+            "hardest_class_ap50_95": per.get(hardest), "hardest_class_ap50": per50.get(hardest),
+            "n_test_images": n_images}
+
+
+def predictions(model, ds: DetDataset, test: list[DetItem], ev: dict, common: dict) -> dict:
+    """Per test image: boxes [x0, y0, x1, y1] (pixels, 1 decimal), scores and classes, for later bootstraps."""
+    out = {"paths": [], "boxes": [], "scores": [], "classes": [], "conf": float(ev.get("pred_conf", 0.01)),
+           "max_det": int(ev.get("max_det", 50))}
+    paths = [str(ds.abspath(it.path)) for it in test]
+    for it, r in zip(test, model.predict(paths, conf=out["conf"], iou=float(ev.get("iou", 0.7)),
+                                         max_det=out["max_det"], stream=True, **common)):
+        b = r.boxes
+        out["paths"].append(it.path)
+        out["boxes"].append(np.round(b.xyxy.numpy(), 1).tolist())
+        out["scores"].append(np.round(b.conf.numpy(), 4).tolist())
+        out["classes"].append(b.cls.numpy().astype(int).tolist())
+    return out

@@ -1,0 +1,145 @@
+"""Detection studies (records with `task: detection`): the volume curve, the parity table, paired
+statistics of the hardest class's AP, and the published automotive (OEM) points when the study asks
+for them (`published: oem_detection` in its config).
+
+Tables: `det_curve` (mean and 95 % t CI over seeds per arm and synthetic volume), `det_parity`
+("N real + M synthetic" vs "N + M real": TOST equivalence with margin δ and one-sided superiority both
+ways), `det_paired` (per-seed paired differences of hardest-class AP@.5:.95 and of mAP@.5:.95).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from benchmark.report.published import load_oem
+from benchmark.stats import mean_ci, paired_summary, wilcoxon_p
+from benchmark.stats.equivalence import parity_verdict, superiority_paired, tost_paired
+
+__all__ = ["is_detection", "detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
+           "DEFAULT_MARGIN", "CURVE_HEADERS", "PARITY_HEADERS", "PAIRED_HEADERS"]
+
+DEFAULT_MARGIN = 0.01  # mAP points (0..1 scale): "equivalent" means |mean difference| < 0.01 mAP
+GROUP = ["dataset", "model", "hardest_class", "n_real"]
+METRICS = {"map50_95": "mAP@.5:.95", "map50": "mAP@.5", "hardest_ap50_95": "hardest AP@.5:.95"}
+CURVE_HEADERS = {"n_added": "added images", "ratio": "added / real", "n_seeds": "seeds",
+                 **{f"{k}_{s}": f"{v} {s}" for k, v in METRICS.items() for s in ("mean", "lo", "hi")}}
+PARITY_HEADERS = {"n_added": "M", "mean_a": "A mAP", "mean_b": "B mAP", "mean_diff": "A − B", "ci90_low": "90 % CI low",
+                  "ci90_high": "90 % CI high", "margin": "margin δ", "p_tost": "TOST p", "p_a_better": "p(A > B)",
+                  "p_b_better": "p(B > A)", "verdict": "verdict"}
+PAIRED_HEADERS = {"n_added": "added", "metric": "metric", "n": "seeds", "mean": "mean d", "ci_low": "95 % CI low",
+                  "ci_high": "95 % CI high", "p": "t-test p", "wilcoxon_p": "Wilcoxon p"}
+
+
+def is_detection(frame: pd.DataFrame) -> bool:
+    return "task" in frame and bool((frame["task"] == "detection").any())
+
+
+def detection_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Ok detection runs; the real arm has no synthetic volume (n_added 0)."""
+    f = frame[(frame["task"] == "detection") & (frame["status"] == "ok")].copy()
+    f["n_added"] = f["n_added"].fillna(0).astype(int)
+    f["n_real"] = f["n_real"].astype(int)
+    return f
+
+
+def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (group, arm, n_added): seeds, mean and 95 % t CI of each metric over seeds."""
+    rows = []
+    for key, g in detection_rows(frame).groupby(GROUP + ["arm", "n_added"], sort=True):
+        row = dict(zip(GROUP + ["arm", "n_added"], key))
+        row["ratio"] = row["n_added"] / row["n_real"]
+        row["n_seeds"] = int(g["seed"].nunique())
+        for m in METRICS:
+            row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(g[m].astype(float).tolist())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _by_seed(g: pd.DataFrame, metric: str) -> pd.Series:
+    return g.drop_duplicates("seed").set_index("seed")[metric].astype(float)
+
+
+def _pair(a: pd.Series, b: pd.Series) -> np.ndarray:
+    seeds = sorted(set(a.index) & set(b.index))
+    return (a.loc[seeds] - b.loc[seeds]).to_numpy(dtype=float)
+
+
+def parity_table(frame: pd.DataFrame, margin: float | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """A = synthetic (N real + M generated), B = real_plus (N + M real), per M, on mAP@.5:.95 per seed."""
+    f, rows = detection_rows(frame), []
+    for key, g in f.groupby(GROUP, sort=True):
+        delta = margin or _margin(g)
+        for m, gm in g[g["arm"].isin(["synthetic", "real_plus"])].groupby("n_added", sort=True):
+            a, b = _by_seed(gm[gm["arm"] == "synthetic"], "map50_95"), _by_seed(gm[gm["arm"] == "real_plus"], "map50_95")
+            d = _pair(a, b)
+            if d.size == 0:
+                continue
+            tost = tost_paired(d, delta, alpha)
+            sa, sb = superiority_paired(d), superiority_paired(-d)
+            rows.append({**dict(zip(GROUP, key)), "n_added": int(m), "comparison": "synthetic vs real_plus",
+                         "n": int(d.size), "mean_a": float(a.mean()), "mean_b": float(b.mean()),
+                         "mean_diff": float(d.mean()), "ci90_low": tost["ci_low"], "ci90_high": tost["ci_high"],
+                         "margin": delta, "p_tost": tost["p_tost"], "p_a_better": sa["p"], "p_b_better": sb["p"],
+                         "verdict": _verdict(tost, sa, sb, alpha, float(a.mean()), float(b.mean()), delta)})
+    return pd.DataFrame(rows)
+
+
+def _verdict(tost: dict, sa: dict, sb: dict, alpha: float, mean_a: float, mean_b: float, delta: float) -> str:
+    """The parity verdict; equivalence is not claimed when both arms score below the margin itself (models
+    that found nothing are trivially "equivalent")."""
+    v = parity_verdict(tost, sa, sb, alpha)
+    if v.startswith("equivalent") and max(abs(mean_a), abs(mean_b)) < delta:
+        return f"uninformative: both mAP < δ = {delta:g}"
+    return v.replace("A better", "synthetic better").replace("B better", "real_plus better")
+
+
+def _margin(g: pd.DataFrame) -> float:
+    vals = g["parity_margin"].dropna() if "parity_margin" in g else pd.Series(dtype=float)
+    return float(vals.iloc[0]) if len(vals) else DEFAULT_MARGIN
+
+
+def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per seed d = metric(A) − metric(B) for synthetic−real, placebo−real, synthetic−placebo and
+    synthetic−real_plus at each volume; the real arm (no volume) pairs with every volume."""
+    f, rows = detection_rows(frame), []
+    pairs = [("synthetic", "real"), ("placebo", "real"), ("synthetic", "placebo"), ("synthetic", "real_plus")]
+    for key, g in f.groupby(GROUP, sort=True):
+        real = g[g["arm"] == "real"]
+        for m in sorted(set(g.loc[g["arm"] != "real", "n_added"])):
+            at = {arm: (real if arm == "real" else g[(g["arm"] == arm) & (g["n_added"] == m)])
+                  for arm in ("real", "synthetic", "placebo", "real_plus")}
+            for arm_a, arm_b in pairs:
+                if at[arm_a].empty or at[arm_b].empty:
+                    continue
+                for metric in ("hardest_ap50_95", "map50_95"):
+                    d = _pair(_by_seed(at[arm_a], metric), _by_seed(at[arm_b], metric))
+                    if d.size == 0:
+                        continue
+                    s = paired_summary(d)
+                    rows.append({**dict(zip(GROUP, key)), "n_added": int(m), "comparison": f"{arm_a} − {arm_b}",
+                                 "metric": METRICS[metric], "n": int(s["n"]), "mean": s["mean"],
+                                 "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p": s["p"],
+                                 "wilcoxon_p": wilcoxon_p(d), "d": [round(float(x), 4) for x in d]})
+    return pd.DataFrame(rows)
+
+
+def published_oem(frame: pd.DataFrame) -> pd.DataFrame:
+    """The OEM curve points (results/published/oem_detection.csv) when any detection record asks for them."""
+    f = frame[frame["task"] == "detection"] if "task" in frame else frame.iloc[0:0]
+    asked = f["published"].dropna().astype(str) if "published" in f else pd.Series(dtype=str)
+    if not asked.str.contains("oem").any():
+        return pd.DataFrame()
+    try:
+        oem = load_oem()
+    except FileNotFoundError:
+        return pd.DataFrame()
+    oem = oem.copy()
+    oem["ratio"] = oem["synthetic_images"] / oem["real_images"]
+    oem["seeds"] = 1
+    return oem[["setting", "real_images", "synthetic_images", "ratio", "metric", "value", "seeds", "source", "note"]]
+
+
+def finite(v) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
