@@ -13,7 +13,6 @@ StratifiedGroupKFold. `cross_split_near_duplicates` counts what a split leaks.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
@@ -23,11 +22,9 @@ DEFAULT_MAX_BITS = 8  # Magnetic Tile: exposures of one tile are 0..8 bits apart
 def image_hashes(paths: list[str]) -> np.ndarray:
     """(N, 128) uint8 bits: pHash and dHash of each image's grey thumbnail."""
     from benchmark.audit.hashing import hash_pair, thumbnail
+    from benchmark.data.base import load_rgb  # an unreadable file raises DatasetError naming it
 
-    out = []
-    for p in tqdm(paths, desc="hash images", leave=False, mininterval=2):
-        with Image.open(p) as im:
-            out.append(hash_pair(thumbnail(im)))
+    out = [hash_pair(thumbnail(load_rgb(p))) for p in tqdm(paths, desc="hash images", leave=False, mininterval=2)]
     h = np.stack(out)  # (N, 2) uint64
     return np.unpackbits(h.view(np.uint8).reshape(len(h), -1), axis=1)
 
