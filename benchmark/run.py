@@ -75,16 +75,22 @@ def check_config(cfg: dict) -> None:
 def load_frozen(cfg: dict, seeds: list[int]):
     """Dataset and its verified frozen manifest; refuses changed files and reported pilot seeds."""
     dataset = dataset_from_cfg(cfg["dataset"])
+    return dataset, frozen_manifest(cfg, dataset, seeds, ("train", "test"))
+
+
+def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...]) -> dict:
+    """The manifest of `dataset` (`split.manifest` or its default), verified on `splits`, with a hardest class,
+    and no reported seed among the pilot seeds that chose it. Shared by classification and detection."""
     mpath = Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name))
     manifest = load_manifest(mpath)
-    verify(manifest, dataset, ("train", "test"))
+    verify(manifest, dataset, splits)
     if manifest["hardest"] is None:
         raise ValueError(f"{mpath}: field 'hardest' is empty; run `scarce split {dataset.name}` to choose it")
     pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
     if set(seeds) & set(pilots):
         raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
                          f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
-    return dataset, manifest
+    return manifest
 
 
 def arm_for(cfg: dict, dataset, manifest: dict, seed: int | None) -> ArmData:

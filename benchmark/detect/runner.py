@@ -17,8 +17,7 @@ from benchmark.detect.arms import build_det_arm
 from benchmark.detect.data import DetDataset, DetItem, create_det_dataset
 from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_writable, existing_record, \
     library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
-from benchmark.split.manifest import check_no_synthetic_in_test, default_manifest_path, file_hashes, \
-    load_manifest, manifest_sha256, verify
+from benchmark.split.manifest import check_no_synthetic_in_test, file_hashes, manifest_sha256
 
 log = logging.getLogger("scarce")
 DETERMINISM = ("ultralytics deterministic=True (torch.use_deterministic_algorithms, warn_only) and seed=<run seed> "
@@ -47,17 +46,10 @@ def check_det_config(cfg: dict) -> None:
 
 
 def load_frozen_det(cfg: dict, seeds: list[int]) -> tuple[DetDataset, dict]:
+    from benchmark.run import frozen_manifest
+
     ds = create_det_dataset(cfg["dataset"])
-    mpath = Path(cfg["split"]["manifest"] or default_manifest_path(ds.name))
-    manifest = load_manifest(mpath)
-    verify(manifest, ds, ("train", "selection", "test"))
-    if manifest["hardest"] is None:
-        raise ValueError(f"{mpath}: field 'hardest' is empty; run `scarce split {ds.name}` to choose it")
-    pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
-    if set(seeds) & set(pilots):
-        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
-                         f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
-    return ds, manifest
+    return ds, frozen_manifest(cfg, ds, seeds, ("train", "selection", "test"))
 
 
 def run_detection(cfg: dict, workers: int = 1) -> list[dict]:
