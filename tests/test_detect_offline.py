@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from benchmark import PROJECT_ROOT
 from tests.detect_fixtures import tiny_demo_det, tiny_overrides
 
@@ -52,3 +54,18 @@ def test_detection_run_attempts_no_network(tmp_path):
     assert out["attempts"] == [], f"network access attempted: {out['attempts']}"
     fonts = tmp_path / "cache" / "ultralytics" / "Ultralytics"
     assert (fonts / "Arial.ttf").is_file()  # the project-owned config dir holds the font ultralytics asks for
+
+
+def test_importing_ultralytics_leaves_pil_open_alone(tmp_path):
+    """ultralytics patches PIL.Image.open to fetch a HEIF plugin on unknown files; after our import an
+    unreadable file must still raise Pillow's own error (which load_rgb turns into a clear DatasetError)."""
+    import PIL.Image
+
+
+    from benchmark.detect import offline
+
+    offline.ultralytics(tmp_path)
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(PIL.Image.UnidentifiedImageError):
+        PIL.Image.open(bad)

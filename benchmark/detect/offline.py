@@ -48,4 +48,20 @@ def ultralytics(cache_root: str | Path | None = None):
     off = {k: v for k, v in INTEGRATIONS_OFF.items() if k in SETTINGS and SETTINGS[k] != v}
     if off:
         SETTINGS.update(off)
+    _unpatch_pil_open()
     return ul
+
+
+def _unpatch_pil_open() -> None:
+    """ultralytics replaces PIL.Image.open process-wide with a wrapper that, on an unidentifiable file, tries to
+    install and import `pi-heif` (HEIF support). Offline that turns our clear "unreadable image" errors into
+    ModuleNotFoundError for every later caller in the process, so restore Pillow's own function."""
+    from PIL import Image
+
+    try:
+        from ultralytics.utils import patches
+    except ImportError:  # an ultralytics without the patch
+        return
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is getattr(patches, "image_open", None):
+        Image.open = original
