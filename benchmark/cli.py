@@ -59,7 +59,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     p = {"dataset": args.dataset}
     if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
-        p.update(steps=20, seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5, image_size=64)
+        p.update(steps=20, seeds=1, lp_steps=20, lp_seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5,
+                 joblib_runs=2, joblib_fb_seeds=2, image_size=64)
     run_bench(p, Path(args.out), tuple(args.parts))
     return 0
 

@@ -50,6 +50,7 @@ def _fit_one(x_train, y_train, x_eval, n_classes: int, model_cfg: dict, trainer_
     norm = normalization(model)
     log = train_classifier(model, x_train, y_train, trainer_cfg, seed, norm)
     t1 = time.perf_counter()
-    probs = predict_probs(model, x_eval, norm, trainer_cfg.get("eval_batch_size", 128)).numpy()
+    probs = predict_probs(model, x_eval, norm, trainer_cfg.get("eval_batch_size", 128),
+                          channels_last=bool(trainer_cfg.get("channels_last", False))).numpy()
     log.update(data_s=t_data, eval_s=time.perf_counter() - t1, n_train=len(y_train), n_eval=len(x_eval))
     return probs, log
