@@ -95,12 +95,12 @@ def test_feature_cache_is_reused_and_follows_image_content(tiny, tmp_path, monke
     old_entry = feature_path(key_dir, bank_mod.sha256_file(path))
     before = np.load(old_entry)
     Image.fromarray(np.full((32, 32), 200, np.uint8)).save(path)  # new content, same path
-    feats, stats = extract_features(paths_of(ds, ds.items), cfg["model"], cfg["trainer"], cfg["cache_root"])
+    feats, stats = extract_features(paths_of(ds, train), cfg["model"], cfg["trainer"], cfg["cache_root"])
     new_entry = feature_path(key_dir, bank_mod.sha256_file(path))
-    assert (stats["n_extracted"], stats["n_cached"]) == (1, len(ds.items) - 1)
+    assert (stats["n_extracted"], stats["n_cached"]) == (1, len(train) - 1)
     assert new_entry != old_entry and new_entry.is_file() and old_entry.is_file()
     assert not np.allclose(np.load(new_entry), before)
-    assert np.array_equal(feats[ds.items.index(train[0])], np.load(new_entry))
+    assert np.array_equal(feats[0], np.load(new_entry))
 
 
 def test_feature_key_covers_what_determines_the_numbers(tmp_path):
@@ -133,6 +133,22 @@ def test_view0_is_plain_resize_and_views_are_fixed_per_image(tiny, tmp_path):
         assert min(gaps) > 1e-4
     alone, _ = extract_features([paths[3]], cfg["model"], cfg["trainer"], tmp_path / "c2")  # another run
     assert np.array_equal(alone[0], feats[3])  # views and features independent of the batch / first asker
+
+
+def test_eval_images_embed_view0_only_bitwise_equal_to_full_extraction(tiny, tmp_path):
+    """Eval images need view 0 alone (V - 1 forwards fewer each); it is bitwise view 0 of a full extraction,
+    whichever ran first, and a view-0-only entry is completed when the image is later needed for training."""
+    ds, _, _ = tiny
+    cfg = cfg_of(tmp_path)
+    paths = paths_of(ds, ds.items[:4])
+    full, _ = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "a")  # (4, V, D)
+    only0, st = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "b", view0_only=True)
+    assert only0.shape == (4, 1, full.shape[2]) and st["n_extracted"] == 4
+    assert np.array_equal(only0[:, 0], full[:, 0])
+    again, st = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "a", view0_only=True)
+    assert st["n_extracted"] == 0 and np.array_equal(again, only0)  # sliced from the full entries
+    upgraded, st = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "b")
+    assert st["n_extracted"] == 4 and np.array_equal(upgraded, full)
 
 
 # (d) ------------------------------------------------------------------------------------------------

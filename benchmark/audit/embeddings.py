@@ -23,7 +23,7 @@ from benchmark.generators.base import sha256_file
 from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
 from benchmark.train.features import build_extractor, embed, extract_features, feature_path, weights_identity
 
-CODE_VERSION = "audit-dihedral-v1"
+CODE_VERSION = "audit-dihedral-v2"  # v2: NHWC extractor
 REFERENCE_TRAINER = {"views": 1, "augment": {}}  # view 0 = plain resize, nothing drawn at random
 
 

@@ -101,9 +101,14 @@ def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: 
     """Per seed, in order: (len(evaluate), C) float64 probabilities in dataset.classes order and a log.
     Train features: all V views; eval features: view 0 (plain resize)."""
     t0 = time.perf_counter()
-    paths = [str(dataset.abspath(it.path)) for it in [*train, *evaluate]]
-    feats, stats = extract_features(paths, cfg["model"], cfg["trainer"], Path(cfg["cache_root"]))  # (N+M, V, D)
-    f_train, f_eval = feats[:len(train)], feats[len(train):, 0]  # (N, V, D), (M, D)
+    def paths(items):
+        return [str(dataset.abspath(it.path)) for it in items]
+
+    f_train, stats = extract_features(paths(train), cfg["model"], cfg["trainer"], Path(cfg["cache_root"]))
+    f_eval, st_eval = extract_features(paths(evaluate), cfg["model"], cfg["trainer"], Path(cfg["cache_root"]),
+                                       desc="features (eval)", view0_only=True)  # evaluated on view 0 only
+    f_eval = f_eval[:, 0]  # (N, V, D) train, (M, D) eval
+    stats = {k: stats[k] + st_eval[k] if k != "feature_key" else stats[k] for k in stats}
     mean, std = standardise(f_train[:, 0])  # the same for every seed of the call
     x = torch.from_numpy((f_train - mean) / std).float()
     x_eval = torch.from_numpy((f_eval - mean) / std).float()

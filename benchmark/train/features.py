@@ -27,7 +27,7 @@ from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
 from benchmark.train.models import WEIGHTS, create_backbone, normalization
 
 # Part of the cache key: bump whenever extraction changes what it stores (views, forward, dtype).
-CODE_VERSION = "featurebank-features-v1"
+CODE_VERSION = "featurebank-features-v2"  # v2: NHWC, view 0 embedded alone
 
 
 def _offline_weight_file(name: str) -> Path | None:
@@ -87,6 +87,9 @@ def build_extractor(model_cfg: dict) -> tuple[nn.Module, tuple]:
         model = create_backbone(model_cfg["name"], num_classes=0, pretrained=model_cfg.get("pretrained", True),
                                 checkpoint=model_cfg.get("checkpoint"))
     model.eval().requires_grad_(False)
+    # NHWC: oneDNN's depthwise / 1x1 convs skip layout reorders (forward 1.2-1.6x on CPU). The layout is
+    # fixed here (part of CODE_VERSION), so cached features never mix layouts' last bits.
+    model.to(memory_format=torch.channels_last)
     return model, normalization(model)
 
 
@@ -107,6 +110,7 @@ def make_views(x: torch.Tensor, sha: str, views: int, augment: dict) -> torch.Te
 def embed(model: nn.Module, x: torch.Tensor, norm: tuple) -> torch.Tensor:
     """x: (B, 3, S, S) float in [0, 1] -> (B, D) pre-logits features."""
     xn = (x - torch.tensor(norm[0]).view(1, 3, 1, 1)) / torch.tensor(norm[1]).view(1, 3, 1, 1)
+    xn = xn.contiguous(memory_format=torch.channels_last)
     return model.forward_head(model.forward_features(xn), pre_logits=True)
 
 
@@ -129,13 +133,20 @@ def _claim(key_dir: Path, sha: str, wait: bool) -> Iterator[bool]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _cached(key_dir: Path, sha: str, views: int) -> np.ndarray | None:
+def _cached(key_dir: Path, sha: str, views: int, view0_only: bool = False) -> np.ndarray | None:
+    """The stored (V, D) array, or its (1, D) view 0 when that is all the caller needs. Each view has its
+    own generator, so view 0 alone equals view 0 of a full extraction; a (1, D) entry written for an eval
+    image is re-extracted (and overwritten) if the image is later needed with all V views."""
     arr = load_npy(feature_path(key_dir, sha), None, np.float32)
-    return arr if arr is not None and arr.ndim == 2 and arr.shape[0] == views else None
+    if arr is None or arr.ndim != 2:
+        return None
+    if view0_only:
+        return arr[:1] if arr.shape[0] in (1, views) else None
+    return arr if arr.shape[0] == views else None
 
 
 def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cfg: dict,
-             cache_root: Path, desc: str) -> tuple[dict[str, np.ndarray], int]:
+             cache_root: Path, desc: str, view0_only: bool = False) -> tuple[dict[str, np.ndarray], int]:
     """{sha: path} of images without features -> ({sha: (V, D) float32}, number embedded here); each
     embedded image is also written to the cache.
 
@@ -146,6 +157,7 @@ def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cf
     on the second, so two workers starting cold on the same data split the work between them."""
     model, norm = build_extractor(model_cfg)
     size, views, augment = int(model_cfg["image_size"]), n_views(trainer_cfg), trainer_cfg.get("augment", {})
+    made = 1 if view0_only else views
     out, deferred, embedded = {}, [], 0
     for wait, todo in ((False, sorted(missing)), (True, deferred)):
         for sha in tqdm(todo, desc=desc if not wait else f"{desc} (shared)", leave=False, mininterval=2,
@@ -154,10 +166,13 @@ def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cf
                 if not held:
                     deferred.append(sha)
                     continue
-                arr = _cached(key_dir, sha, views)  # another job may have written it meanwhile
+                arr = _cached(key_dir, sha, views, view0_only)  # another job may have written it meanwhile
                 if arr is None:
                     img = torch.from_numpy(np.array(decode_cached(missing[sha], size, cache_root / "decoded", sha)))
-                    arr = embed(model, make_views(img.permute(2, 0, 1), sha, views, augment), norm).float().numpy()
+                    x = make_views(img.permute(2, 0, 1), sha, made, augment)  # (made, 3, S, S)
+                    # view 0 in a batch of its own: bitwise the same whether all views or only it is asked for
+                    parts = [embed(model, x[:1], norm)] + ([embed(model, x[1:], norm)] if made > 1 else [])
+                    arr = torch.cat(parts).float().numpy()
                     save_npy_atomic(feature_path(key_dir, sha), arr)  # (V, D)
                     embedded += 1
                 out[sha] = arr
@@ -165,9 +180,11 @@ def _extract(missing: dict[str, str], key_dir: Path, model_cfg: dict, trainer_cf
 
 
 def extract_features(paths: list[str | Path], model_cfg: dict, trainer_cfg: dict, cache_root: str | Path,
-                     desc: str = "features") -> tuple[np.ndarray, dict]:
+                     desc: str = "features", view0_only: bool = False) -> tuple[np.ndarray, dict]:
     """(N, V, D) float32 features of `paths` in order (duplicates share one entry), and stats:
-    n_cached / n_extracted distinct images, feature_s (extraction time, 0 when all cached), hash_s."""
+    n_cached / n_extracted distinct images, feature_s (extraction time, 0 when all cached), hash_s.
+    `view0_only` (images that are only evaluated, never trained on): (N, 1, D), the plain-resize view
+    alone, which skips the V - 1 augmented forwards per image."""
     t0 = time.perf_counter()
     cache_root = Path(cache_root)
     if not paths:
@@ -179,13 +196,14 @@ def extract_features(paths: list[str | Path], model_cfg: dict, trainer_cfg: dict
     views = n_views(trainer_cfg)
     found, missing = {}, {}
     for sha, p in path_of.items():
-        arr = _cached(key_dir, sha, views)
+        arr = _cached(key_dir, sha, views, view0_only)
         if arr is not None:
             found[sha] = arr
         else:
             missing[sha] = p
     t1 = time.perf_counter()
-    new, embedded = _extract(missing, key_dir, model_cfg, trainer_cfg, cache_root, desc) if missing else ({}, 0)
+    new, embedded = (_extract(missing, key_dir, model_cfg, trainer_cfg, cache_root, desc, view0_only)
+                     if missing else ({}, 0))
     found.update(new)
     t2 = time.perf_counter()
     feats = np.stack([np.asarray(found[sha_of[str(p)]], dtype=np.float32) for p in paths])

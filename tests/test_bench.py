@@ -1,0 +1,67 @@
+"""`scarce bench` end to end on the demo split at smoke budgets: every part runs, every engine is paired
+with the naive script of its own protocol, and the figures land in the CSVs the README quotes."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+
+from benchmark.bench import run_bench
+from benchmark.bench.naive import main as naive_main
+
+SMOKE = {"dataset": "demo", "image_size": 32, "steps": 3, "seeds": 1, "lp_steps": 3, "lp_seeds": 1,
+         "fb_seeds": 2, "study_seeds": 2, "joblib_steps": 2, "joblib_runs": 2, "joblib_fb_seeds": 1,
+         "threads": 1}
+
+
+@pytest.mark.slow
+def test_bench_runs_every_part_and_pairs_protocols(tmp_path):
+    frames = run_bench(dict(SMOKE), tmp_path)
+    assert {p.name for p in tmp_path.glob("*.csv")} == {"engines.csv", "study.csv", "joblib.csv"}
+    eng = pd.read_csv(tmp_path / "engines.csv")
+    assert list(eng["protocol"]) == ["finetune"] * 4 + ["linear_probe"] * 2
+    naive = eng[eng["engine"].str.startswith("naive")]
+    assert list(naive["speedup_vs_naive"]) == [1.0, 1.0]  # each naive row is its protocol's reference
+    for protocol, rows in eng.groupby("protocol"):
+        ref = rows[rows["engine"].str.startswith("naive")]["s_per_run"].iloc[0]
+        assert (rows["speedup_vs_naive"] - (ref / rows["s_per_run"]).round(2)).abs().max() < 1e-9, protocol
+    assert eng["s_per_run"].gt(0).all() and eng["images_per_s"].gt(0).all() and eng["peak_mem_mb"].gt(100).all()
+    assert eng[["hardest_acc_mean", "acc_mean"]].apply(lambda c: c.between(0, 100)).all().all()
+    assert list(eng["runs"]) == [1, 1, 1, 1, 1, 2]
+    study = frames["study"].iloc[0]
+    assert study["runs"] == 6 and study["wall_s"] >= study["sweep_s"] > 0
+    assert study["speedup_vs_naive_linear_probe"] > 0
+    jl = pd.read_csv(tmp_path / "joblib.csv")
+    assert len(jl) == 2 and jl["speedup"].gt(0).all() and list(jl["runs"]) == [2, 3]
+
+
+def test_naive_linear_probe_trains_only_the_head(tmp_path, monkeypatch, capsys):
+    """The naive linear probe is the feature-bank protocol: the backbone does not move, the head does."""
+    import torch
+
+    from benchmark.bench import naive
+    from benchmark.split.manifest import default_manifest_path
+
+    snap = {}
+    real_probe = naive.probe_model
+
+    def spy(model, plain):
+        probe = real_probe(model, plain)
+        snap["before"] = {k: v.clone() for k, v in probe.state_dict().items()}
+        snap["probe"] = probe
+        return probe
+
+    monkeypatch.setattr(naive, "probe_model", spy)
+    from benchmark.data import create_dataset
+
+    monkeypatch.setattr(sys, "argv", ["naive", "--manifest", str(default_manifest_path("demo")), "--root",
+                                      str(create_dataset("demo").root), "--steps", "3", "--image-size", "32",
+                                      "--threads", "1", "--protocol", "linear_probe", "--lr", "0.01"])
+    naive_main()
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 <= out["hardest_acc"] <= 1 and 0 <= out["acc"] <= 1 and out["images"] == 3 * 32
+    after = snap["probe"].state_dict()
+    moved = {k for k, v in snap["before"].items() if not torch.equal(v, after[k])}
+    assert moved == {"head.weight", "head.bias"}
