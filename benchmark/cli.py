@@ -60,7 +60,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     p = {"dataset": args.dataset}
     if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
         p.update(steps=20, seeds=1, lp_steps=20, lp_seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5,
-                 joblib_runs=2, joblib_fb_seeds=2, image_size=64)
+                 joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64)
     run_bench(p, Path(args.out), tuple(args.parts))
     return 0
 
@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
     b.add_argument("--dataset", default="magnetic_tile")
     b.add_argument("--out", default="results/bench")
-    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib"],
-                   choices=["engines", "study", "joblib"])
+    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling"],
+                   choices=["engines", "study", "joblib", "ceiling"])
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
     c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")

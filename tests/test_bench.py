@@ -13,13 +13,13 @@ from benchmark.bench.naive import main as naive_main
 
 SMOKE = {"dataset": "demo", "image_size": 32, "steps": 3, "seeds": 1, "lp_steps": 3, "lp_seeds": 1,
          "fb_seeds": 2, "study_seeds": 2, "joblib_steps": 2, "joblib_runs": 2, "joblib_fb_seeds": 1,
-         "threads": 1}
+         "threads": 1, "ceiling_s": 1}
 
 
 @pytest.mark.slow
 def test_bench_runs_every_part_and_pairs_protocols(tmp_path):
     frames = run_bench(dict(SMOKE), tmp_path)
-    assert {p.name for p in tmp_path.glob("*.csv")} == {"engines.csv", "study.csv", "joblib.csv"}
+    assert {p.name for p in tmp_path.glob("*.csv")} == {"engines.csv", "study.csv", "joblib.csv", "ceiling.csv"}
     eng = pd.read_csv(tmp_path / "engines.csv")
     assert list(eng["protocol"]) == ["finetune"] * 4 + ["linear_probe"] * 2
     naive = eng[eng["engine"].str.startswith("naive")]
@@ -35,6 +35,12 @@ def test_bench_runs_every_part_and_pairs_protocols(tmp_path):
     assert study["speedup_vs_naive_linear_probe"] > 0
     jl = pd.read_csv(tmp_path / "joblib.csv")
     assert len(jl) == 2 and jl["speedup"].gt(0).all() and list(jl["runs"]) == [2, 3]
+    ceil = frames["ceiling"].iloc[0]
+    assert min(ceil["img_s_1_thread"], ceil["img_s_2_threads"], ceil["img_s_2_procs_x_1_thread"]) > 0
+    ratio = ceil["img_s_2_procs_x_1_thread"] / ceil["img_s_2_threads"]
+    assert abs(ceil["max_joblib_speedup_compute_bound"] - ratio) < 0.02  # inputs are rounded to 0.1
+    naive_ft = eng.loc[eng["engine"].str.startswith("naive finetune"), "images_per_s"].iloc[0]
+    assert ceil["finetune_ceiling_vs_naive"] == pytest.approx(ceil["img_s_2_threads"] / naive_ft, rel=0.02)
 
 
 def test_naive_linear_probe_trains_only_the_head(tmp_path, monkeypatch, capsys):

@@ -179,10 +179,10 @@ def engines_table(p: dict, root: Path) -> pd.DataFrame:
 
 DEFAULTS = {"dataset": "magnetic_tile", "image_size": 96, "steps": 150, "batch_size": 32, "seeds": 2,
             "lp_steps": 600, "lp_seeds": 2, "fb_seeds": 15, "study_seeds": 15, "joblib_steps": 60,
-            "joblib_runs": 4, "joblib_fb_seeds": 8, "threads": 2}
+            "joblib_runs": 4, "joblib_fb_seeds": 8, "ceiling_s": 10, "threads": 2}
 
 
-def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "study", "joblib")) -> dict:
+def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "study", "joblib", "ceiling")) -> dict:
     """Runs the parts, prints their tables, writes `<out_dir>/*.csv`; returns the frames."""
     p = {**DEFAULTS, **p}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -200,6 +200,14 @@ def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "stud
                     naive / frames["study"]["s_per_run_in_study"].iloc[0], 1)
         if "joblib" in parts:
             frames["joblib"] = bench_joblib(p, root)
+        if "ceiling" in parts:  # what 2 cores can give compute-bound runs, whatever the launcher
+            from benchmark.bench.ceiling import measure
+
+            frames["ceiling"] = pd.DataFrame([measure(p)])
+            if "engines" in frames:  # the most any engine can gain over naive without changing the math
+                eng = frames["engines"].set_index("engine")["images_per_s"]
+                frames["ceiling"]["finetune_ceiling_vs_naive"] = round(
+                    frames["ceiling"]["img_s_2_threads"].iloc[0] / eng.filter(like="naive finetune").iloc[0], 2)
     for name, df in frames.items():
         df.to_csv(out_dir / f"{name}.csv", index=False)
         print(f"\n== {name} ({out_dir / (name + '.csv')})")
