@@ -56,12 +56,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from benchmark.bench import run_bench
+    from benchmark.data import DatasetError
 
-    p = {"dataset": args.dataset}
+    p = {"dataset": args.dataset, "root": args.root}
     if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
         p.update(steps=20, seeds=1, lp_steps=20, lp_seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5,
                  joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64)
-    run_bench(p, Path(args.out), tuple(args.parts))
+    try:
+        run_bench(p, Path(args.out), tuple(args.parts))
+    except DatasetError as e:  # the adapter speaks of dataset.root; here the flag is --root
+        raise DatasetError(f"{e}\n(scarce bench: pass the dataset's folder as --root DIR)") from e
     return 0
 
 
@@ -114,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=cmd_status)
     b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
     b.add_argument("--dataset", default="magnetic_tile")
+    b.add_argument("--root", default=None, help="the dataset's folder (default: its adapter's, e.g. "
+                   "../shared/data/magnetic_tile beside the project)")
     b.add_argument("--out", default="results/bench")
     b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling"],
                    choices=["engines", "study", "joblib", "ceiling"])

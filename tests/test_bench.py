@@ -71,3 +71,20 @@ def test_naive_linear_probe_trains_only_the_head(tmp_path, monkeypatch, capsys):
     after = snap["probe"].state_dict()
     moved = {k for k, v in snap["before"].items() if not torch.equal(v, after[k])}
     assert moved == {"head.weight", "head.bias"}
+
+
+def test_bench_root_reaches_every_child_and_a_missing_folder_names_the_flag(tmp_path, capsys):
+    from benchmark.bench import _dataset_root, common_overrides
+    from benchmark.cli import main as cli_main
+    from benchmark.data import create_dataset
+
+    demo = create_dataset("demo").root
+    p = {"dataset": "demo", "root": str(demo), "image_size": 32}
+    assert f"dataset.root={demo.resolve()}" in common_overrides(p, tmp_path)
+    assert _dataset_root(p) == str(demo.resolve())
+    assert not any(o.startswith("dataset.root=") for o in common_overrides({**p, "root": None}, tmp_path))
+    missing = tmp_path / "no_such_folder"
+    assert cli_main(["bench", "--dataset", "magnetic_tile", "--root", str(missing), "--parts", "engines",
+                     "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "--root DIR" in err

@@ -47,7 +47,8 @@ def study_accs(results_root: Path, study: str) -> tuple[list[float], list[float]
 
 
 def common_overrides(p: dict, root: Path, cache: str = "cache") -> list[str]:
-    return [f"dataset={p['dataset']}", f"model.image_size={p['image_size']}", f"results_root={root}",
+    data_root = [f"dataset.root={Path(p['root']).resolve()}"] if p.get("root") else []
+    return [f"dataset={p['dataset']}", *data_root, f"model.image_size={p['image_size']}", f"results_root={root}",
             f"cache_root={root / cache}", "force=true"]
 
 
@@ -60,7 +61,7 @@ def bench_naive(p: dict, root: Path, protocol: str = "finetune") -> dict:
     walls, rss, outs = [], [], []
     for s in range(n):
         wall, mem, out = timed([sys.executable, "-m", "benchmark.bench.naive", "--manifest",
-                                default_manifest_path(p["dataset"]), "--root", _dataset_root(p["dataset"]),
+                                default_manifest_path(p["dataset"]), "--root", _dataset_root(p),
                                 "--seed", s, "--steps", steps, "--lr", lr, "--image-size", p["image_size"],
                                 "--threads", p["threads"], "--protocol", protocol])
         walls.append(wall)
@@ -118,10 +119,10 @@ def _row(engine: str, protocol: str, walls: list[float], rss: list[float], accs:
             "acc_mean": round(100 * sum(overall) / len(overall), 1), "note": note}
 
 
-def _dataset_root(name: str) -> str:
+def _dataset_root(p: dict) -> str:
     from benchmark.data import create_dataset
 
-    return str(create_dataset(name).root)
+    return str(create_dataset(p["dataset"], **({"root": p["root"]} if p.get("root") else {})).root)
 
 
 def bench_study(p: dict, root: Path) -> dict:
@@ -177,8 +178,8 @@ def engines_table(p: dict, root: Path) -> pd.DataFrame:
     return df
 
 
-DEFAULTS = {"dataset": "magnetic_tile", "image_size": 96, "steps": 150, "batch_size": 32, "seeds": 2,
-            "lp_steps": 600, "lp_seeds": 2, "fb_seeds": 15, "study_seeds": 15, "joblib_steps": 60,
+DEFAULTS = {"dataset": "magnetic_tile", "root": None, "image_size": 96, "steps": 150, "batch_size": 32,
+            "seeds": 2, "lp_steps": 600, "lp_seeds": 2, "fb_seeds": 15, "study_seeds": 15, "joblib_steps": 60,
             "joblib_runs": 4, "joblib_fb_seeds": 8, "ceiling_s": 10, "threads": 2}
 
 
