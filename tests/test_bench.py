@@ -36,11 +36,14 @@ def test_bench_runs_every_part_and_pairs_protocols(tmp_path):
     jl = pd.read_csv(tmp_path / "joblib.csv")
     assert len(jl) == 2 and jl["speedup"].gt(0).all() and list(jl["runs"]) == [2, 3]
     ceil = frames["ceiling"].iloc[0]
-    assert min(ceil["img_s_1_thread"], ceil["img_s_2_threads"], ceil["img_s_2_procs_x_1_thread"]) > 0
+    assert min(ceil["img_s_1_thread"], ceil["img_s_2_threads"], ceil["img_s_2_procs_x_1_thread"],
+               ceil["img_s_2_threads_channels_last"]) > 0
     ratio = ceil["img_s_2_procs_x_1_thread"] / ceil["img_s_2_threads"]
     assert abs(ceil["max_joblib_speedup_compute_bound"] - ratio) < 0.02  # inputs are rounded to 0.1
     naive_ft = eng.loc[eng["engine"].str.startswith("naive finetune"), "images_per_s"].iloc[0]
     assert ceil["finetune_ceiling_vs_naive"] == pytest.approx(ceil["img_s_2_threads"] / naive_ft, rel=0.02)
+    nhwc = ceil["img_s_2_threads_channels_last"] / naive_ft
+    assert ceil["finetune_ceiling_vs_naive_channels_last"] == pytest.approx(nhwc, rel=0.02)
 
 
 def test_naive_linear_probe_trains_only_the_head(tmp_path, monkeypatch, capsys):
