@@ -58,10 +58,10 @@ def bench_naive(p: dict, root: Path, protocol: str = "finetune") -> dict:
 
     lp = protocol == "linear_probe"
     steps, lr, n = (p["lp_steps"], 3e-3, p["lp_seeds"]) if lp else (p["steps"], 1e-3, p["seeds"])
+    data = ["--manifest", default_manifest_path(p["dataset"]), "--root", _dataset_root(p)]  # once, not per run
     walls, rss, outs = [], [], []
     for s in range(n):
-        wall, mem, out = timed([sys.executable, "-m", "benchmark.bench.naive", "--manifest",
-                                default_manifest_path(p["dataset"]), "--root", _dataset_root(p),
+        wall, mem, out = timed([sys.executable, "-m", "benchmark.bench.naive", *data,
                                 "--seed", s, "--steps", steps, "--lr", lr, "--image-size", p["image_size"],
                                 "--threads", p["threads"], "--protocol", protocol])
         walls.append(wall)
