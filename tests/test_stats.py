@@ -102,7 +102,28 @@ def test_summary_degenerate():
     one = paired_summary([0.4])
     assert one["n"] == 1 and one["mean"] == pytest.approx(0.4) and math.isnan(one["sd"]) and math.isnan(one["p"])
     const = paired_summary([0.125, 0.125, 0.125])
-    assert const["sd"] == 0.0 and const["z"] == math.inf and const["p"] == 0.0
+    # issue 15 item 2: a constant non-zero d is not p = 0 (Holm could never remove it) but the exact
+    # sign-flip p: 2 of the 2^3 sign patterns reach |mean| → 2/8 = 0.25
+    assert const["sd"] == 0.0 and const["z"] == math.inf and const["p"] == 0.25
     assert const["ci_low"] == const["ci_high"] == 0.125
     zero = paired_summary([0.0, 0.0])
     assert zero["z"] == 0.0 and zero["p"] == 1.0
+
+
+def test_wilcoxon_on_the_grid():
+    # issue 15 item 1: k/m differences carry float noise (0.19999999999999996 vs 0.20000000000000007);
+    # ranked as distinct, true ties broke at random and the p came out 0.047. The tie-aware exact p is
+    # 0.0625 (7 non-zero d with mid-ranks, all 2^7 sign patterns).
+    from benchmark.stats import wilcoxon_p
+    a = np.array([4, 4, 4, 4, 5, 4, 4, 4]) / 5
+    b = np.array([3, 1, 5, 2, 4, 2, 2, 4]) / 5
+    assert wilcoxon_p(a - b) == pytest.approx(0.0625, abs=1e-12)
+    assert wilcoxon_p(np.round(a - b, 9)) == wilcoxon_p(a - b)
+
+
+def test_constant_differences_signflip_bound():
+    # issue 15 item 2: two seeds both +16.7 pp: the exact sign-flip p is 2/2^2 = 0.5, not 0
+    from benchmark.stats.paired import signflip_p
+    d = [1 / 6, 1 / 6]
+    assert paired_summary(d)["p"] == 0.5 == signflip_p(d)
+    assert paired_summary([0.3 - 0.1, 0.4 - 0.2, 0.2])["p"] == 0.25   # equal up to float noise = constant

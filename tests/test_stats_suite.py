@@ -141,29 +141,37 @@ def test_resolution_pp():
     assert math.isnan(resolution_pp(0))
 
 
-def test_seeds_needed_hand_computed():
-    # d = [1, 2, 3, 4]: mean 2.5, sd 1.290994 → (3.4 · 1.290994 / 2.5)² = 1.755752² = 3.082667 → 4 seeds
-    assert seeds_needed(2.5, 1.290994, 3.4) == 4
-    # placebo-like: mean 0.04, sd 0.0547723 → (3.4 · 0.0547723/0.04)² = 4.655642² = 21.675 → 22
-    assert seeds_needed(0.04, math.sqrt(0.003)) == 22
-    # exactly on the boundary: mean 1, sd 1, z 2 → (2·1/1)² = 4 → 4, not 5
-    assert seeds_needed(1.0, 1.0, 2.0) == 4
-    assert seeds_needed(0.2, 0.01) == 2       # (3.4·0.05)² = 0.0289 → at least 2
-    assert seeds_needed(0.0, 0.1) == math.inf and seeds_needed(0.1, 0.0) == 2
-    assert math.isnan(seeds_needed(math.nan, 0.1))
+def test_seeds_needed_is_power_not_expected_z():
+    # issue 15 item 7: seeds for 80 % power at a pre-stated effect, from the noncentral t.
+    # effect 10 pp, sd 20 pp: d = 0.5 → statsmodels TTestPower().solve_power(0.5, power=0.8) = 33.37 → 34
+    assert seeds_needed(0.2, 0.1) == 34
+    # the old ⌈(z·sd/mean)²⌉ answer (3.4·2)² = 46.24 → 47 reaches z = 3.4 only in expectation: not what we plan on
+    assert seeds_needed(0.2, 0.1, alpha=0.05, power=0.5) < 34
+    # a variance that seeds cannot remove makes the target unreachable: "not reachable", never 34 digits
+    assert seeds_needed(0.31, 0.1, unit_var=0.003) == math.inf
+    assert seeds_needed(0.0, 0.1) == 2 and math.isnan(seeds_needed(math.nan, 0.1)) and math.isnan(seeds_needed(0.1, 0.0))
 
 
 # ------------------------------------------------------------------------------------- decision
 def test_decision_rule_default_and_options():
-    rule = DecisionRule()
-    assert rule.describe() == "Holm-adjusted t-test p < 0.05 and 95 % t CI of the mean difference excludes 0"
-    row = {"mean": 0.2, "p_holm": 0.01, "ci_low": 0.05, "ci_high": 0.35, "hier_ci_low": -0.1, "hier_ci_high": 0.5}
-    assert verdict(row) == "gain"
-    assert verdict({**row, "mean": -0.2, "ci_low": -0.35, "ci_high": -0.05}) == "harm"
-    assert verdict({**row, "p_holm": 0.06}) == "no evidence"
-    assert verdict(row, DecisionRule(ci="hierarchical")) == "no evidence"  # seeds × images CI holds 0
+    rule = DecisionRule()  # issue 15 item 4: the default generalises over seeds and test units
+    assert rule.generalises and rule.p == "cross_p_holm" and rule.ci == "cross" and rule.min_seeds == 5
+    assert rule.describe().startswith("Holm-adjusted seeds × test-units t-test p < 0.05 and 95 % seeds × "
+                                      "test-units t interval of the mean difference excludes 0")
+    assert "new test images" in rule.population(6, 6) and "only" in DecisionRule(p="p_holm", ci="t").population(6)
+    assert DecisionRule(alpha=0.1).describe().count("90 %") == 1   # the printed level is the computed one
+    row = {"mean": 0.2, "p_holm": 0.01, "ci_low": 0.05, "ci_high": 0.35, "hier_ci_low": -0.1, "hier_ci_high": 0.5,
+           "cross_p_holm": 0.01, "cross_ci_low": 0.02, "cross_ci_high": 0.38, "n": 5, "n_units": 6}
+    seed_rule = DecisionRule(p="p_holm", ci="t")
+    assert verdict(row) == "gain" and verdict(row, seed_rule) == "gain"
+    assert verdict({**row, "mean": -0.2, "cross_ci_low": -0.35, "cross_ci_high": -0.05}) == "harm"
+    assert verdict({**row, "cross_p_holm": 0.06}) == "no evidence"
+    assert verdict(row, DecisionRule(p="p_holm", ci="hierarchical")) == "no evidence"  # seeds × images CI holds 0
     assert verdict(row, DecisionRule(min_effect_pp=25)) == "no evidence"   # 20 pp < 25 pp
-    assert verdict({"mean": math.nan, "p_holm": math.nan}) == "no evidence"
+    assert verdict({**row, "n": 4}) == "not tested"                        # item 2: below the minimum seeds
+    assert verdict({**row, "n_units": 1}) == "not tested"                  # one tile says nothing about others
+    assert verdict({**row, "n_units": 1}, seed_rule) == "gain"            # ... a seed-level rule does not ask
+    assert verdict({"mean": math.nan, "cross_p_holm": math.nan, "n": 5, "n_units": 6}) == "no evidence"
     with pytest.raises(ValueError):
         DecisionRule(ci="bayes")
     with pytest.raises(ValueError):
@@ -194,27 +202,38 @@ def test_compare_arms_all_statistics():
     assert r["p"] == pytest.approx(0.000388, abs=1e-6)
     assert r["wilcoxon_p"] == pytest.approx(0.0625)  # 5 positive d: the floor 2/2^5
     assert r["n_test_images"] == 10 and r["resolution_pp"] == 10.0
-    assert r["seeds_needed"] == 2                     # (3.4·.0447214/.22)² = 0.478 → minimum 2
+    # the same 3–4 images carry the whole difference in every seed: that image-to-image variance does not
+    # shrink with seeds, so 80 % power at 10 pp is out of reach for a 10-image test set
+    assert r["seeds_needed"] == math.inf
     assert r["boot_ci_low"] >= 0.2 - 1e-12 and r["boot_ci_high"] <= 0.26 + 1e-12  # means of values in {.2, .3}
     assert r["hier_ci_high"] - r["hier_ci_low"] > r["boot_ci_high"] - r["boot_ci_low"]
     assert r["wider_ci"] == "seeds × images"
+    assert r["n_units"] == 10 and 0 < r["cross_p"] < 1 and r["cross_ci_low"] < r["mean"] < r["cross_ci_high"]
+    assert r["worst_mean"] == pytest.approx((0.2 * 4 + 0.3 + (0.0 - 0.3)) / 6)  # seed 5: missing A scored 0
     no_img = compare_arms(syn, real, np.random.default_rng(0))
-    assert math.isnan(no_img["hier_ci_low"]) and no_img["n_test_images"] is None
+    assert math.isnan(no_img["hier_ci_low"]) and no_img["n_test_images"] is None and math.isnan(no_img["cross_p"])
+    assert no_img["seeds_needed"] == 4  # seeds alone: sd 4.5 pp vs 10 pp → power 0.20, 0.54, 0.83 at n = 2, 3, 4
 
 
 def test_adjust_study_holm_and_verdicts():
-    rows = [{"mean": 0.2, "p": 0.01, "ci_low": 0.1, "ci_high": 0.3, "wilcoxon_p": 0.0625},
-            {"mean": 0.1, "p": 0.04, "ci_low": 0.01, "ci_high": 0.2, "wilcoxon_p": 0.1},
-            {"mean": math.nan, "p": math.nan, "ci_low": math.nan, "ci_high": math.nan, "wilcoxon_p": math.nan}]
+    base = {"n": 6, "n_units": 8}
+    rows = [{**base, "mean": 0.2, "cross_p": 0.01, "cross_ci_low": 0.1, "cross_ci_high": 0.3, "p": 0.01, "wilcoxon_p": 0.0625},
+            {**base, "mean": 0.1, "cross_p": 0.012, "cross_ci_low": 0.01, "cross_ci_high": 0.2, "p": 0.04, "wilcoxon_p": 0.1},
+            {**base, "mean": math.nan, "cross_p": math.nan, "p": math.nan, "wilcoxon_p": math.nan}]
     out = adjust_study(rows)
-    # m = 2 non-missing: [0.01·2, max(0.02, 0.04·1)] = [0.02, 0.04]
-    assert [r["p_holm"] for r in out[:2]] == pytest.approx([0.02, 0.04]) and math.isnan(out[2]["p_holm"])
-    assert [r["verdict"] for r in out] == ["gain", "gain", "no evidence"]
-    assert "p_holm" not in rows[0]  # input untouched
-    # three more comparisons with p = 0.04 (m = 5): 0.01·5 = 0.05, then max(0.05, 0.04·4 = 0.16) = 0.16, …
-    # 0.05 is not < 0.05, so even the first is no longer a gain
-    more = adjust_study(rows[:2] + [dict(rows[1]) for _ in range(3)])
-    assert more[0]["p_holm"] == pytest.approx(0.05) and more[1]["p_holm"] == pytest.approx(0.16)
+    # issue 15 item 8: the untestable comparison keeps its place in the pre-registered family (m = 3):
+    # [0.01·3, max(0.03, 0.012·2)] = [0.03, 0.03]; it does not shrink the family to 2
+    assert [r["cross_p_holm"] for r in out[:2]] == pytest.approx([0.03, 0.03]) and math.isnan(out[2]["cross_p_holm"])
+    assert [r["p_holm"] for r in out[:2]] == pytest.approx([0.03, 0.08])
+    assert [r["verdict"] for r in out] == ["gain", "gain", "no evidence"] and out[0]["family_size"] == 3
+    assert "cross_p_holm" not in rows[0]  # input untouched
+    # families are adjusted apart: a secondary comparison does not weaken the primary one
+    fam = adjust_study([{**rows[0], "family": "primary"}, {**rows[1], "family": "secondary"},
+                        {**rows[1], "family": "secondary"}])
+    assert fam[0]["cross_p_holm"] == pytest.approx(0.01) and fam[1]["cross_p_holm"] == pytest.approx(0.024)
+    # three more comparisons in the family with p = 0.04 (m = 5): 0.01·5 = 0.05 is not < 0.05
+    more = adjust_study(rows[:2] + [{**rows[1], "cross_p": 0.04} for _ in range(3)])
+    assert more[0]["cross_p_holm"] == pytest.approx(0.05)
     assert [r["verdict"] for r in more] == ["no evidence"] * 5
 
 

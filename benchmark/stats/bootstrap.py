@@ -64,44 +64,50 @@ def _check_matrices(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hierarchical_bootstrap_means(correct_a, correct_b, rng: np.random.Generator,
-                                 n_boot: int = DEFAULT_N_BOOT, max_cells: int = 4_000_000) -> np.ndarray:
-    """Bootstrap distribution of mean over seeds of ``acc_a − acc_b`` resampling seeds, then images.
+                                 n_boot: int = DEFAULT_N_BOOT, units=None, max_cells: int = 4_000_000) -> np.ndarray:
+    """Bootstrap distribution of mean over seeds of ``acc_a − acc_b`` resampling seeds, then test units.
 
     ``correct_a[s, i]`` is 1 when arm A's run for paired seed ``s`` classified hardest-class test image
     ``i`` correctly (a fraction in [0, 1] when several runs share a seed), rows aligned by seed and
-    columns by image path in both matrices.
+    columns by image path in both matrices. ``units``: one label per image naming its independent unit
+    (a near-duplicate group: the exposures of one tile); None = every image its own unit. A unit is
+    resampled whole — six shots of one tile are one draw, not six.
 
-    Each replicate draws ``n`` seeds with replacement, then ``m`` images with replacement **once**,
-    and applies that one image draw to every drawn seed and to both arms: the test split is shared
-    by all runs, so a different test set would have changed all of them together. Drawing images
-    afresh per seed would average the test-set noise away over seeds, which is exactly the noise a
-    seed-only interval already misses. Resampling both crossed factors counts their interaction
-    twice, so the interval errs on the wide side.
+    Each replicate draws ``n`` seeds with replacement, then ``G`` units with replacement **once**,
+    and applies that one unit draw to every drawn seed and to both arms: the test split is shared
+    by all runs, so a different test set would have changed all of them together. The replicate's
+    mean is image-weighted (the units' totals over their images drawn). Resampling both crossed
+    factors counts their interaction twice, so the interval errs on the wide side.
     """
+    from benchmark.stats.crossed import unit_totals
+
     a, b = _check_matrices(correct_a, correct_b)
     n, m = a.shape
     if n == 0 or m == 0:
         return np.empty(0)
-    diff = a - b                                             # (n, m): per-seed, per-image difference
+    y, sizes = unit_totals(a - b, units)                     # (n, G) unit totals / mean size, (G,)
+    totals = y * sizes.mean()                                # (n, G) per-seed, per-unit sums
+    g = totals.shape[1]
     out = np.empty(n_boot)
     seeds = rng.integers(0, n, size=(n_boot, n))             # same draw as bootstrap_means
-    images = rng.integers(0, m, size=(n_boot, m))
-    chunk = max(1, max_cells // (n * m))                     # bounds memory: chunk × n × m floats
+    picks = rng.integers(0, g, size=(n_boot, g))
+    chunk = max(1, max_cells // (n * g))                     # bounds memory: chunk × n × g floats
     for start in range(0, n_boot, chunk):
         stop = min(start + chunk, n_boot)
-        sel = diff[seeds[start:stop]]                        # (B, n, m)
-        picked = np.take_along_axis(sel, images[start:stop, None, :].repeat(n, axis=1), axis=2)
-        out[start:stop] = picked.mean(axis=(1, 2))
+        sel = totals[seeds[start:stop]]                      # (B, n, G)
+        got = np.take_along_axis(sel, picks[start:stop, None, :].repeat(n, axis=1), axis=2)
+        out[start:stop] = got.sum(axis=(1, 2)) / (n * sizes[picks[start:stop]].sum(axis=1))
     return out
 
 
 def hierarchical_bootstrap_ci(correct_a, correct_b, rng: np.random.Generator,
-                              n_boot: int = DEFAULT_N_BOOT, confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile CI of the paired mean difference over seeds × test images (see the means above).
+                              n_boot: int = DEFAULT_N_BOOT, confidence: float = 0.95,
+                              units=None) -> tuple[float, float]:
+    """Percentile CI of the paired mean difference over seeds × test units (see the means above).
 
     Defined for a single seed too (then it is pure test-set noise); NaN when there is no seed or image.
     """
-    means = hierarchical_bootstrap_means(correct_a, correct_b, rng, n_boot)
+    means = hierarchical_bootstrap_means(correct_a, correct_b, rng, n_boot, units)
     if means.size == 0:
         return math.nan, math.nan
     return _interval(means, confidence)

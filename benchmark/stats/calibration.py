@@ -1,127 +1,171 @@
-"""A/A calibration: how often does a decision rule call a gain when the two arms are the same?
+"""A/A calibration: how often does a decision rule call a gain when there is none, and find a planted one?
 
-Null studies are built from one arm's real runs (by default the real-only arm; two placebo arms work
-the same way). Each simulated study has ``n_seeds`` pseudo-seeds; pseudo-seed j takes two *different*
-runs of the pool as arm A and arm B, and every simulated study draws its own test set by resampling
-the hardest-class test images with replacement — one draw shared by all its runs, as the real test
-split is. Both arms come from the same runs, so any "effect" is noise from seeds and test images,
-with the discreteness of a handful of test images kept intact (accuracies stay on the 1/m grid).
+The pool is a study's own runs of two arms at the **same seeds** (by default real and placebo), as the
+real design pairs them: ``ca[s, i]`` / ``cb[s, i]`` = correctness of arm A / B's seed-s run on
+hardest-class test image i, and ``units[i]`` the independent unit of image i (its near-duplicate group;
+every image its own unit when the split is not grouped). A simulated study draws ``n_seeds`` seed pairs
+with replacement and, once for all its runs, the test set: G units with replacement (a unit drawn k
+times counts k times, :func:`benchmark.stats.crossed.crossed_anova`'s column weights), as a different
+frozen test split would have been. Three scenarios:
 
-A planted effect of δ makes each image arm A got wrong right with probability δ / (1 − p̄), p̄ the
-pool's mean accuracy, so arm A is better by δ in expectation and still on the 1/m grid; the
-detection rate is the share of those studies the rule calls a gain.
+- **exchangeable** null: arms A and B are exchangeable within a seed, so each simulated seed's
+  differences get a random sign (swapping the two runs of a seed). No image has an effect of its own.
+- **heterogeneous** null: the observed per-image differences x = ca − cb are kept — images the second
+  arm helps stay helped, those it hurts stay hurt — and centred by their pool mean, so the population
+  of units has no effect while per-image effects vary around zero. This is the null under which a
+  seed-level rule calls gains 26–62 % of the time; a rule that generalises over units must not.
+- **planted**: the heterogeneous null plus an effect δ on arm A — each image A got wrong is made right
+  with probability δ / (1 − p̄_A) — so arm A is better by ≈ δ in expectation; the detection rate is the
+  share of studies called a gain. Its ``achieved_pp`` is the mean simulated effect.
 
-Each simulated study makes one comparison, so Holm leaves its p unchanged: in a real study with
-several comparisons Holm is stricter and the rule's false-positive rate per comparison is lower.
+Each simulated study makes one comparison, so its Holm adjustment is over a family of one (Holm p =
+the unadjusted p): a real study's primary family of K comparisons is stricter, and its per-comparison
+false-positive rate lower. Pools with fewer than ``MIN_POOL_SEEDS`` seed pairs or 2 units are refused:
+a 2-run pool can only resample two runs, and its "rates" say nothing.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy import stats as _st
 
 from benchmark.stats.bootstrap import bootstrap_ci, hierarchical_bootstrap_ci
+from benchmark.stats.crossed import crossed_anova, crossed_t, unit_totals
 from benchmark.stats.decision import DecisionRule, decide
-from benchmark.stats.paired import wilcoxon_p
+from benchmark.stats.paired import on_grid, wilcoxon_p
 from benchmark.stats.power import DEFAULT_TARGET_Z
 
-__all__ = ["null_studies", "study_statistics", "detection_rates", "calibrate"]
+__all__ = ["null_studies", "study_statistics", "detection_rates", "calibrate", "SCENARIOS", "MIN_POOL_SEEDS"]
+
+SCENARIOS = ("exchangeable", "heterogeneous", "planted")
+MIN_POOL_SEEDS = 5
 
 
-def null_studies(correct, n_seeds: int, n_sims: int, rng: np.random.Generator,
-                 planted: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image correctness of arms A and B in ``n_sims`` null studies, each ``(n_sims, n_seeds, m)``.
+def _check_pool(ca, cb, units) -> tuple[np.ndarray, np.ndarray, list]:
+    a, b = np.asarray(ca, dtype=float), np.asarray(cb, dtype=float)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"calibration pool: expected two (seeds × images) matrices of one shape; got {a.shape}, {b.shape}")
+    labels = list(range(a.shape[1])) if units is None else list(units)
+    if len(labels) != a.shape[1]:
+        raise ValueError(f"calibration pool: {len(labels)} unit labels for {a.shape[1]} images")
+    g = len(set(labels))
+    if a.shape[0] < MIN_POOL_SEEDS or g < 2:
+        raise ValueError(f"calibration pool has {a.shape[0]} seed pairs and {g} independent test unit(s); "
+                         f"expected at least {MIN_POOL_SEEDS} seed pairs and 2 units to say anything")
+    return a, b, labels
 
-    ``correct``: (runs × hardest-class test images) matrix of one arm, at least 2 runs. ``planted``
-    (a fraction, 0.10 = 10 pp) is added to arm A as described in the module docstring; it is capped
-    where the pool is too accurate to gain that much (then the achieved effect is smaller).
-    """
-    pool = np.asarray(correct, dtype=float)
-    if pool.ndim != 2 or pool.shape[0] < 2 or pool.shape[1] == 0:
-        raise ValueError(f"need a (runs × images) pool with ≥ 2 runs and ≥ 1 image; got shape {pool.shape}")
+
+def null_studies(ca, cb, units, n_seeds: int, n_sims: int, rng: np.random.Generator,
+                 scenario: str = "heterogeneous", planted: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, weights)`` of ``n_sims`` simulated studies: y (n_sims, n_seeds, G) unit-level differences
+    (:func:`benchmark.stats.crossed.unit_totals` of the drawn seeds' per-image differences, scaled by the
+    drawn test set's mean unit size) and weights (n_sims, G), how often each unit was drawn."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario {scenario!r}; expected one of {SCENARIOS}")
     if n_seeds < 2:
         raise ValueError("a simulated study needs at least 2 seeds")
-    s, m = pool.shape
-    run_a = rng.integers(0, s, size=(n_sims, n_seeds))
-    run_b = (run_a + rng.integers(1, s, size=(n_sims, n_seeds))) % s   # uniform over the other runs
-    images = rng.integers(0, m, size=(n_sims, 1, m))                    # one test-set draw per study
-    ca = np.take_along_axis(pool[run_a], images.repeat(n_seeds, axis=1), axis=2)
-    cb = np.take_along_axis(pool[run_b], images.repeat(n_seeds, axis=1), axis=2)
-    if planted:
-        room = 1.0 - float(pool.mean())
+    a, b, labels = _check_pool(ca, cb, units)
+    s, m = a.shape
+    rows = rng.integers(0, s, size=(n_sims, n_seeds))           # seed pairs: A and B of one seed together
+    x = a[rows] - b[rows]                                         # (n_sims, n_seeds, m)
+    if scenario == "planted" and planted:
+        room = 1.0 - float(a.mean())
         q = min(1.0, planted / room) if room > 0 else 0.0
-        ca = ca + (1.0 - ca) * (rng.random(ca.shape) < q)
-    return ca, cb
+        x = x + (1.0 - a[rows]) * (rng.random(x.shape) < q)
+    if scenario == "exchangeable":
+        x = x * rng.choice([-1.0, 1.0], size=(n_sims, n_seeds, 1))
+    else:
+        x = x - float((a - b).mean())                             # centre: the units' population has no effect
+    y, sizes = unit_totals(x.reshape(-1, m), labels)              # (n_sims·n_seeds, G) totals / mean size
+    g = sizes.size
+    totals = y.reshape(n_sims, n_seeds, g) * sizes.mean()
+    weights = rng.multinomial(g, np.full(g, 1.0 / g), size=n_sims).astype(float)   # units drawn with replacement
+    drawn_mean_size = (weights * sizes).sum(axis=1) / g          # (n_sims,)
+    return totals / drawn_mean_size[:, None, None], weights
 
 
-def _t_statistics(d: np.ndarray, confidence: float) -> dict[str, np.ndarray]:
-    """Row-wise z (= t), two-sided p and t CI with :func:`benchmark.stats.paired.scarce_z`'s
-    degenerate choices (constant rows: z = ±inf or 0, p = 0 or 1, zero-width CI)."""
+def _expand(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One study's (n, G) unit values with each unit repeated as often as it was drawn: (n, Σw)."""
+    return np.repeat(y, w.astype(int), axis=1)
+
+
+def _seed_t(d: np.ndarray, confidence: float) -> dict[str, np.ndarray]:
+    """Row-wise seed-level t (scipy ``ttest_1samp`` over axis 1) with :func:`benchmark.stats.paired.ttest_paired`'s
+    degenerate choices: a constant row gets t = ±inf / 0, p = 2 / 2^n / 1 and a zero-width CI."""
     n = d.shape[1]
+    with warnings.catch_warnings():  # constant rows: scipy warns and returns NaN; they are replaced below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = _st.ttest_1samp(d, 0.0, axis=1)
+    ci = res.confidence_interval(confidence)
+    g = on_grid(d)
+    const = np.all(g == g[:, :1], axis=1)
     mean = d.mean(axis=1)
-    sd = d.std(axis=1, ddof=1)
-    const = np.ptp(d, axis=1) <= 1e-12 * np.maximum(1.0, np.abs(d).max(axis=1))  # as paired._constant
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(const, np.sign(mean) * np.inf, mean / (sd / math.sqrt(n)))
-    z = np.where(const & (mean == 0), 0.0, z)
-    p = np.where(const, np.where(mean == 0, 1.0, 0.0), 2 * _st.t.sf(np.abs(z), n - 1))
-    half = np.where(const, 0.0, float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n))
-    return {"mean": mean, "sd": np.where(const, 0.0, sd), "z": z, "p": p,
-            "ci_low": mean - half, "ci_high": mean + half}
+    zero = on_grid(mean) == 0.0
+    with np.errstate(invalid="ignore"):
+        t = np.where(const, np.where(zero, 0.0, np.sign(mean) * np.inf), res.statistic)
+    return {"mean": mean, "z": t, "p": np.where(const, np.where(zero, 1.0, 2.0 ** (1 - n)), res.pvalue),
+            "ci_low": np.where(const, mean, ci.low), "ci_high": np.where(const, mean, ci.high)}
 
 
-def study_statistics(ca: np.ndarray, cb: np.ndarray, rng: np.random.Generator,
-                     rule: DecisionRule = DecisionRule(), n_boot: int = 400,
-                     confidence: float = 0.95) -> dict[str, np.ndarray]:
-    """Per simulated study: ``mean, sd, z, p, ci_low, ci_high`` (t) and the rule's ``verdict``.
-
-    The rule's own p (Wilcoxon if it asks for it) and interval (bootstrap or hierarchical, with
-    ``n_boot`` replicates per study) are computed only when the rule uses them.
-    """
-    d = ca.mean(axis=2) - cb.mean(axis=2)
-    out = _t_statistics(d, confidence)
-    p_rule = out["p"]
+def study_statistics(y: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+                     rule: DecisionRule = DecisionRule(), n_boot: int = 400) -> dict[str, np.ndarray]:
+    """Per simulated study: seed-level ``mean, z, p, ci_low, ci_high``; the seeds × units test
+    ``cross_p, cross_ci_low, cross_ci_high``; the rule's own p and interval and its ``verdict``.
+    Intervals at the rule's level 1 − α. Wilcoxon and the bootstraps only when the rule reads them."""
+    conf = rule.confidence
+    g = weights.sum(axis=1)
+    d = (y * weights[:, None, :]).sum(axis=2) / g[:, None]      # (n_sims, n_seeds) per-seed mean difference
+    out = _seed_t(d, conf)
+    cross = crossed_t(crossed_anova(y, weights), conf)
+    out.update(cross_p=cross["p"], cross_ci_low=cross["ci_low"], cross_ci_high=cross["ci_high"])
+    p_of = {"p": out["p"], "p_holm": out["p"], "cross_p": cross["p"], "cross_p_holm": cross["p"]}
     if rule.p.startswith("wilcoxon"):
-        p_rule = np.array([wilcoxon_p(row) for row in d])
-        out["wilcoxon_p"] = p_rule
-    lo, hi = out["ci_low"], out["ci_high"]
+        p_of[rule.p] = out["wilcoxon_p"] = np.array([wilcoxon_p(row) for row in d])
+    ci = {"t": (out["ci_low"], out["ci_high"]), "cross": (cross["ci_low"], cross["ci_high"]), None: (None, None)}
     if rule.ci == "bootstrap":
-        lo, hi = np.array([bootstrap_ci(row, rng, n_boot, confidence) for row in d]).T
+        ci["bootstrap"] = tuple(np.array([bootstrap_ci(row, rng, n_boot, conf) for row in d]).T)
     elif rule.ci == "hierarchical":
-        lo, hi = np.array([hierarchical_bootstrap_ci(a, b, rng, n_boot, confidence)
-                           for a, b in zip(ca, cb)]).T
-    out["rule_ci_low"], out["rule_ci_high"] = lo, hi
-    out["verdict"] = decide(out["mean"], p_rule, lo, hi, rule)
+        ci["hierarchical"] = tuple(np.array([hierarchical_bootstrap_ci(_expand(yy, ww), np.zeros_like(_expand(yy, ww)),
+                                                                       rng, n_boot, conf)
+                                             for yy, ww in zip(y, weights)]).T)
+    out["rule_p"] = p_of[rule.p]
+    out["rule_ci_low"], out["rule_ci_high"] = ci[rule.ci]
+    out["verdict"] = decide(out["mean"], out["rule_p"], out["rule_ci_low"], out["rule_ci_high"], rule,
+                            np.full(len(d), d.shape[1]), (weights > 0).sum(axis=1))
     return out
 
 
 def detection_rates(stats: dict[str, np.ndarray], alpha: float = 0.05,
                     target_z: float = DEFAULT_TARGET_Z) -> dict[str, float]:
-    """Shares of simulated studies: rule says anything but "no evidence" / says "gain"; |z| ≥ target /
-    z ≥ target (SCARCE's bar, two- and one-sided); unadjusted t p < α (nominally α under the null).
-    ``*_se`` are Monte Carlo standard errors √(r(1 − r)/n)."""
+    """Shares of simulated studies: the rule says anything but "no evidence"/"not tested" / says "gain";
+    |z| ≥ target / z ≥ target (SCARCE's bar, two- and one-sided); seed-level t p < α and seeds × units
+    p < α (both unadjusted; a family of one). ``*_se``: Monte Carlo standard errors √(r(1 − r)/n)."""
     n = len(stats["z"])
+    v = stats["verdict"]
     rates = {
-        "rule_any": float(np.mean(stats["verdict"] != "no evidence")),
-        "rule_gain": float(np.mean(stats["verdict"] == "gain")),
+        "rule_any": float(np.mean((v == "gain") | (v == "harm"))),
+        "rule_gain": float(np.mean(v == "gain")),
         "z_abs": float(np.mean(np.abs(stats["z"]) >= target_z)),
         "z_gain": float(np.mean(stats["z"] >= target_z)),
         "t_p": float(np.mean(stats["p"] < alpha)),
+        "cross_p": float(np.mean(stats["cross_p"] < alpha)),
     }
-    rates.update({f"{k}_se": math.sqrt(v * (1 - v) / n) if n else math.nan for k, v in list(rates.items())})
+    rates.update({f"{k}_se": math.sqrt(r * (1 - r) / n) if n else math.nan for k, r in list(rates.items())})
     return rates
 
 
-def calibrate(correct, n_seeds: int, rng: np.random.Generator, *, n_sims: int = 2000,
+def calibrate(ca, cb, units, n_seeds: int, rng: np.random.Generator, *, n_sims: int = 2000,
               planted_pp: float = 10.0, rule: DecisionRule = DecisionRule(),
               target_z: float = DEFAULT_TARGET_Z, n_boot: int = 400) -> dict[str, dict]:
-    """A/A and planted-effect simulations from one pool: ``{"A/A": {...}, "planted": {...}}``, each
-    with ``stats`` (per-study arrays), ``rates`` and ``achieved_pp`` (mean simulated effect, pp)."""
+    """Every scenario of :data:`SCENARIOS` from one pool: ``{scenario: {"stats", "rates", "achieved_pp",
+    "planted_pp", "n_sims"}}``."""
     out = {}
-    for name, planted in (("A/A", 0.0), ("planted", planted_pp / 100.0)):
-        ca, cb = null_studies(correct, n_seeds, n_sims, rng, planted)
-        st = study_statistics(ca, cb, rng, rule, n_boot)
-        out[name] = {"stats": st, "rates": detection_rates(st, rule.alpha, target_z),
-                     "achieved_pp": 100.0 * float(st["mean"].mean()), "planted_pp": 100.0 * planted}
+    for scenario in SCENARIOS:
+        planted = planted_pp / 100.0 if scenario == "planted" else 0.0
+        y, w = null_studies(ca, cb, units, n_seeds, n_sims, rng, scenario, planted)
+        st = study_statistics(y, w, rng, rule, n_boot)
+        out[scenario] = {"stats": st, "rates": detection_rates(st, rule.alpha, target_z), "n_sims": n_sims,
+                         "achieved_pp": 100.0 * float(st["mean"].mean()), "planted_pp": 100.0 * planted}
     return out

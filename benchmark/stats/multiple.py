@@ -14,23 +14,27 @@ import numpy as np
 __all__ = ["holm"]
 
 
-def holm(pvalues) -> np.ndarray:
+def holm(pvalues, count_missing: bool = False) -> np.ndarray:
     """Holm-adjusted p values in the input order.
 
-    With the m non-missing p values sorted ascending, p_(1) ≤ … ≤ p_(m):
+    With the m p values sorted ascending, p_(1) ≤ … ≤ p_(m):
     ``adj_(j) = min(1, max_{i ≤ j} (m − i + 1) · p_(i))``. Rejecting where ``adj < α`` is Holm's
-    procedure at level α. NaN inputs (comparisons that could not be tested) stay NaN and do not
-    count towards m.
+    procedure at level α. NaN inputs (comparisons that could not be tested) stay NaN. With
+    ``count_missing=False`` they do not count towards m; with ``True`` they count as p = 1, so a
+    pre-registered family does not shrink (and its survivors' p values do not fall) when runs fail.
     """
     p = np.asarray(pvalues, dtype=float).ravel()
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
+    missing = np.isnan(p)
+    if ((p[~missing] < 0) | (p[~missing] > 1)).any():
+        raise ValueError("p values must lie in [0, 1]")
+    work = np.where(missing, 1.0, p) if count_missing else p
+    ok = np.flatnonzero(~np.isnan(work))
     m = ok.size
     if m == 0:
         return out
-    if ((p[ok] < 0) | (p[ok] > 1)).any():
-        raise ValueError("p values must lie in [0, 1]")
-    order = ok[np.argsort(p[ok], kind="stable")]
-    scaled = (m - np.arange(m)) * p[order]
+    order = ok[np.argsort(work[ok], kind="stable")]
+    scaled = (m - np.arange(m)) * work[order]
     out[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    out[missing] = np.nan
     return out

@@ -22,7 +22,14 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["paired_differences", "scarce_z", "cohens_dz", "ttest_paired", "wilcoxon_p", "paired_summary"]
+__all__ = ["paired_differences", "on_grid", "scarce_z", "cohens_dz", "ttest_paired", "signflip_p", "wilcoxon_p",
+           "paired_summary", "GRID_DECIMALS", "EXACT_MAX_N"]
+
+# Accuracies are k/m and their differences come out as 0.19999999999999996 and 0.20000000000000007.
+# Rank tests must see those as the tie they are: every difference is rounded to 10 decimals first. Two
+# genuinely different values differ by at least 1/(m·runs per seed) >> 1e-10 for any real test set.
+GRID_DECIMALS = 10
+EXACT_MAX_N = 16  # exact sign-flip enumeration (2^n patterns) up to this many non-zero differences
 
 
 # --------------------------------------------------------------------------------------- pairing
@@ -50,6 +57,12 @@ def paired_differences(
 
 
 # ------------------------------------------------------------------------------ point statistics
+def on_grid(d, decimals: int = GRID_DECIMALS) -> np.ndarray:
+    """``d`` rounded to ``decimals`` (default 10), ``-0.0`` made ``0.0``: float noise of k/m differences
+    removed, so ties are ties and zeros are zeros for rank, sign and constancy checks."""
+    return np.round(np.asarray(d, dtype=float), decimals) + 0.0
+
+
 def _as_1d(d) -> np.ndarray:
     arr = np.asarray(d, dtype=float).ravel()
     if np.isnan(arr).any():
@@ -58,11 +71,11 @@ def _as_1d(d) -> np.ndarray:
 
 
 def _constant(arr: np.ndarray) -> bool:
-    """All values equal up to float rounding. Not tested by ``sd == 0``: the float sd of identical values
-    can come out as 1e-17, which would turn an undefined ratio into a meaningless huge z. The tolerance
-    (1e-12 relative) absorbs subtraction rounding — 0.3 − 0.1 and 0.4 − 0.2 differ by 3e-17 — so a
-    mathematically constant d (common: accuracies are multiples of 1/m) is treated as constant."""
-    return bool(np.ptp(arr) <= 1e-12 * max(1.0, float(np.abs(arr).max())))
+    """All values equal once on the grid (:func:`on_grid`). Not tested by ``sd == 0``: the float sd of
+    identical values can come out as 1e-17, which would turn an undefined ratio into a meaningless huge
+    z; 0.3 − 0.1 and 0.4 − 0.2 differ by 3e-17 and are the same difference."""
+    g = on_grid(arr)
+    return bool(g.size and np.all(g == g[0]))
 
 
 def scarce_z(d) -> float:
@@ -101,8 +114,10 @@ def ttest_paired(d, confidence: float = 0.95) -> dict[str, float]:
     """Two-sided one-sample t-test of mean(d) = 0 and the t-based CI of the mean.
 
     Returns ``t, df, p, ci_low, ci_high``. Degenerate cases follow :func:`scarce_z`: n < 2 gives NaN;
-    constant d gives t = ±inf / 0, p = 0 / 1 and a zero-width CI at the mean (scipy would warn and
-    return NaN there, which hides a perfectly consistent effect).
+    constant d gives t = ±inf / 0 and a zero-width CI at the mean. Its p is **not** 0: a t p of 0 for
+    two seeds that happen to agree is a certainty no design of n seeds can give. It is the exact
+    sign-flip p instead, ``2 / 2^n`` (only the all-plus and all-minus sign patterns reach |mean|), which
+    is what :func:`signflip_p` returns for a constant non-zero d; 1.0 when every d is 0.
     """
     arr = _as_1d(d)
     n = arr.size
@@ -112,29 +127,50 @@ def ttest_paired(d, confidence: float = 0.95) -> dict[str, float]:
     mean, df = float(arr.mean()), n - 1
     if _constant(arr):
         t = scarce_z(arr)
-        return {"t": t, "df": df, "p": 1.0 if t == 0.0 else 0.0, "ci_low": mean, "ci_high": mean}
+        return {"t": t, "df": df, "p": 1.0 if t == 0.0 else 2.0 ** (1 - n), "ci_low": mean, "ci_high": mean}
     res = _st.ttest_1samp(arr, 0.0)
-    se = float(arr.std(ddof=1)) / math.sqrt(n)
-    half = float(_st.t.ppf(0.5 + confidence / 2.0, df)) * se
+    ci = res.confidence_interval(confidence)
     return {"t": float(res.statistic), "df": df, "p": float(res.pvalue),
-            "ci_low": mean - half, "ci_high": mean + half}
+            "ci_low": float(ci.low), "ci_high": float(ci.high)}
+
+
+def signflip_p(d) -> float:
+    """Two-sided sign-flip permutation p of mean(d) = 0 (``scipy.stats.permutation_test``, one sample).
+
+    Exact (all 2^n sign patterns) for n ≤ :data:`EXACT_MAX_N`, else 2^16 random patterns from a fixed
+    seed. The smallest p n seeds can give is 2 / 2^n: 0.5 at n = 2, 0.0625 at n = 5. NaN for n = 0.
+    """
+    arr = on_grid(_as_1d(d))
+    if arr.size == 0:
+        return float("nan")
+    if not np.any(arr != 0.0):
+        return 1.0
+    exact = arr.size <= EXACT_MAX_N
+    res = _st.permutation_test((arr,), np.mean, permutation_type="samples", vectorized=True,
+                               n_resamples=np.inf if exact else 2 ** 16, alternative="two-sided",
+                               rng=np.random.default_rng(0))
+    return float(min(1.0, res.pvalue))
 
 
 def wilcoxon_p(d) -> float:
     """Two-sided Wilcoxon signed-rank p of "d is symmetric about 0" (``scipy.stats.wilcoxon``).
 
-    Zero differences are dropped (``zero_method="wilcox"``, the textbook rule); scipy uses the exact
-    null distribution for small n without ties and a normal approximation otherwise. Degenerate
-    cases: n = 0 gives NaN; every d zero gives 1.0 (no signed evidence at all, where scipy would
-    return NaN). With n ≤ 5 non-zero differences the exact two-sided p can never go below
-    2 / 2^n (0.0625 at n = 5): a handful of seeds cannot reach p < 0.05 with this test.
+    The differences are put on their grid first (:func:`on_grid`): without that, k/m float noise breaks
+    true ties at random and the p moves (a = [4,4,4,4,5,4,4,4]/5, b = [3,1,5,2,4,2,2,4]/5 gave 0.047
+    where the tie-aware exact p is 0.0625). Zero differences are dropped (``zero_method="wilcox"``).
+    Up to :data:`EXACT_MAX_N` non-zero differences the p is exact *with ties* — the signed-rank
+    statistic over all 2^n sign patterns of the mid-ranks (``method=PermutationMethod``); above that,
+    scipy's normal approximation with its tie correction. n = 0 gives NaN; every d zero gives 1.0.
+    The exact two-sided p can never go below 2 / 2^n (0.0625 at n = 5).
     """
-    arr = _as_1d(d)
+    arr = on_grid(_as_1d(d))
     if arr.size == 0:
         return float("nan")
-    if not np.any(arr != 0.0):
+    nonzero = int(np.count_nonzero(arr))
+    if nonzero == 0:
         return 1.0
-    return float(_st.wilcoxon(arr, zero_method="wilcox", alternative="two-sided").pvalue)
+    method = (_st.PermutationMethod(n_resamples=2 ** EXACT_MAX_N) if nonzero <= EXACT_MAX_N else "approx")
+    return float(_st.wilcoxon(arr, zero_method="wilcox", alternative="two-sided", method=method).pvalue)
 
 
 # ------------------------------------------------------------------------------------ summaries

@@ -1,11 +1,25 @@
-"""What a design can resolve: the test split's granularity and the seeds a target z would need."""
+"""What a design can resolve: the test split's granularity, the power of the paired t, the seeds needed.
+
+``seeds_needed`` answers "how many seeds until this design detects a pre-stated effect δ with the
+stated power (default 80 %)?" from the noncentral t — not "at how many seeds would the *expected* z
+reach a target", which is a coin flip (the chance of reaching it there is 50–68 %) and, fed the
+observed mean, plans on an effect inflated by having been selected. The seed-to-seed SD is the
+design's noise estimate; δ is stated before the data (``DecisionRule.target_effect_pp``).
+
+Where the test set is a handful of units, part of the variance of the mean does not shrink with
+seeds (``unit_var``, σb²/G from :func:`benchmark.stats.crossed.crossed_test`): more seeds cannot
+buy what more test images would, and the answer is then "not reachable" (``math.inf``).
+"""
 from __future__ import annotations
 
 import math
 
-__all__ = ["resolution_pp", "seeds_needed", "DEFAULT_TARGET_Z"]
+from scipy import stats as _st
+
+__all__ = ["resolution_pp", "power_paired_t", "seeds_needed", "DEFAULT_TARGET_Z", "MAX_SEEDS"]
 
 DEFAULT_TARGET_Z = 3.4  # SCARCE's bar for a "significant" gain
+MAX_SEEDS = 1000        # beyond this a design is called "not reachable": nobody runs it
 
 
 def resolution_pp(n_test_images: int) -> float:
@@ -17,17 +31,45 @@ def resolution_pp(n_test_images: int) -> float:
     return 100.0 / n_test_images if n_test_images and n_test_images > 0 else math.nan
 
 
-def seeds_needed(mean: float, sd: float, target_z: float = DEFAULT_TARGET_Z) -> float:
-    """Seeds n for which ``|mean| / (sd/√n) ≥ target_z`` if the observed mean and sd held: ⌈(z·sd/mean)²⌉.
+def power_paired_t(effect: float, sd: float, n: int, alpha: float = 0.05, unit_var: float = 0.0) -> float:
+    """Power of the two-sided paired t-test at level ``alpha`` with ``n`` seeds against a true mean ``effect``.
 
-    At least 2 (a sample sd needs two seeds). ``inf`` when the mean is 0 (no number of seeds makes
-    a zero effect significant); 2 when sd is 0 and the mean is not; NaN when either is missing.
-    This plans the *next* study; it is no guarantee (mean and sd are themselves noisy estimates).
+    The t statistic is noncentral t with df = n − 1 and noncentrality effect / √(sd²/n + unit_var):
+    P(|T| > t_{1−α/2, n−1}). ``unit_var`` = 0 is the textbook case (statsmodels' ``TTestPower`` agrees).
     """
-    if mean is None or sd is None or math.isnan(mean) or math.isnan(sd):
+    if n < 2:
         return math.nan
-    if mean == 0.0:
+    se = math.sqrt(sd * sd / n + unit_var)
+    if se == 0.0:
+        return 1.0 if effect != 0 else alpha
+    nc, df = abs(effect) / se, n - 1
+    crit = float(_st.t.ppf(1.0 - alpha / 2.0, df))
+    power = float(_st.nct.sf(crit, df, nc) + _st.nct.cdf(-crit, df, nc))
+    if math.isnan(power):  # scipy's nct gives NaN far in the tail (nc ≳ 20): there the power is ~1
+        power = float(_st.norm.sf(crit - nc) + _st.norm.cdf(-crit - nc))
+    return power
+
+
+def seeds_needed(sd: float, effect: float, alpha: float = 0.05, power: float = 0.8,
+                 unit_var: float = 0.0, max_seeds: int = MAX_SEEDS) -> float:
+    """Smallest n ≥ 2 seeds at which :func:`power_paired_t` reaches ``power`` for a true ``effect``.
+
+    ``sd``: SD of the per-seed paired difference (fractions, like ``effect``). ``math.inf`` = not
+    reachable within ``max_seeds`` (always so when ``unit_var`` alone keeps the power below target);
+    NaN when sd or effect is missing or the effect is 0.
+    """
+    vals = (sd, effect, unit_var)
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in vals) or effect == 0:
+        return math.nan
+    if power_paired_t(effect, sd, max_seeds, alpha, unit_var) < power:
         return math.inf
-    if sd == 0.0:
-        return 2.0
-    return float(max(2, math.ceil((target_z * sd / abs(mean)) ** 2 - 1e-12)))
+    lo, hi = 2, max_seeds                       # power rises with n: bisect for the smallest n that reaches it
+    if power_paired_t(effect, sd, lo, alpha, unit_var) >= power:
+        return float(lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if power_paired_t(effect, sd, mid, alpha, unit_var) >= power:
+            hi = mid
+        else:
+            lo = mid
+    return float(hi)
