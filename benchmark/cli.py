@@ -74,10 +74,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from benchmark.stats import DecisionRule
 
     rule = DecisionRule(alpha=args.alpha, p=args.p, ci=None if args.ci == "none" else args.ci)
-    summary, paths = run_calibration(Path(args.study_dir), Path(args.out) if args.out else None, arm=args.arm,
+    arms = tuple(a.strip() for a in args.arms.split(","))
+    if len(arms) != 2:
+        raise ValueError(f"--arms {args.arms!r}: expected two arm labels separated by a comma, e.g. real,placebo")
+    summary, paths = run_calibration(Path(args.study_dir), Path(args.out) if args.out else None, arms=arms,
                                      n_sims=args.sims, n_seeds=args.seeds, planted_pp=args.planted_pp, rule=rule,
                                      target_z=args.z, seed=args.rng_seed)
-    print(format_summary(summary))
+    print(format_summary(summary, summary.attrs.get("refused")))
     for name, p in paths.items():
         print(f"{name}: {p}")
     return 0 if paths else 1
@@ -96,6 +99,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
+
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("split", help="freeze train/selection/test for a dataset and choose its hardest class")
@@ -128,16 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")
     c.add_argument("study_dir")
     c.add_argument("--out", help="output directory (default <study_dir>/report, where `scarce report` finds it)")
-    c.add_argument("--arm", default="real", help="arm whose runs form the two null arms (real, placebo, placebo[g])")
+    c.add_argument("--arms", default="real,placebo", help="the two arms whose runs at the same seeds form the "
+                   "pool (default real,placebo: a placebo label's first match; one arm alone pairs its seeds)")
     c.add_argument("--sims", type=int, default=2000, help="simulated studies per scenario")
     c.add_argument("--seeds", type=int, help="seeds per simulated study (default: the study's own)")
     c.add_argument("--planted-pp", type=float, default=10.0, help="effect planted for the detection rate (pp)")
     c.add_argument("--z", type=float, default=3.4, help="SCARCE's |z| bar")
     c.add_argument("--alpha", type=float, default=0.05, help="rule: significance level")
-    c.add_argument("--p", default="p_holm", choices=["p_holm", "p", "wilcoxon_p_holm", "wilcoxon_p"],
-                   help="rule: which p value")
-    c.add_argument("--ci", default="t", choices=["t", "bootstrap", "hierarchical", "none"],
-                   help="rule: which CI must exclude 0")
+    c.add_argument("--p", default=DecisionRule.p, choices=sorted(P_KEYS), help="rule: which p value "
+                   "(default: the seeds × test-units t-test, Holm)")
+    c.add_argument("--ci", default=DecisionRule.ci, choices=[*sorted(CI_KEYS), "none"],
+                   help="rule: which CI must exclude 0 (default: the seeds × test-units t interval)")
     c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
     c.set_defaults(func=cmd_calibrate)
     a = sub.add_parser("audit", help="synthetic-set audit: near-copies of test/train images, fidelity, gallery")

@@ -40,6 +40,22 @@ def run_id(cell: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+# cell fields that say *which training data* (the arm), not *which design*: left out of the design key
+DESIGN_EXCLUDED = ("arm", "generator", "synthetic_key", "placebo_counts", "placebo_seed", "seed", "synthetic",
+                   "volume", "parity")
+
+
+def design_key(cell: dict[str, Any]) -> str:
+    """8 hex digits over the cell without :data:`DESIGN_EXCLUDED`: equal for runs that may be paired."""
+    rest = {k: v for k, v in cell.items() if k not in DESIGN_EXCLUDED}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def counts_key(counts: dict | None) -> str:
+    """Canonical JSON of the non-zero class counts a run added (``{}`` for none)."""
+    return json.dumps({str(c): int(n) for c, n in sorted((counts or {}).items()) if n}, sort_keys=True)
+
+
 def records_dir(study_dir: str | Path) -> Path:
     return Path(study_dir) / "records"
 
@@ -240,6 +256,8 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "k": cell.get("k"),
             "model": cell["model"]["name"],
             "engine": cell["trainer"].get("engine"),
+            "design": design_key(cell),
+            "added_key": counts_key(r.get("added_counts") or cell.get("placebo_counts")),
             "hardest_class": r.get("hardest_class"),
             "hardest_rule": (r.get("hardest_evidence") or {}).get("description") or r.get("hardest_rule"),
             "hardest_acc": m.get("hardest_class_accuracy"),

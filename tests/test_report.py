@@ -124,16 +124,6 @@ def test_real_only_dataset_reported(frame):
     assert r["n_seeds"] == 0 and r["dropped_seeds"] == [0, 1]
 
 
-def test_placebo_matched_by_generator_when_it_has_one(frame):
-    # a placebo count-matched to "cutpaste" replaces the generator-less placebo for that group only
-    extra = [_record("tiles", "placebo", "cutpaste", s, 0.875) for s in range(4)]
-    full = pd.concat([frame, records_frame(extra)], ignore_index=True)
-    table = study_table(full)
-    # syn − 0.875 = [−0.25, 0, −0.125, 0.125] → mean −0.0625 = −6.25 pp
-    assert _row(table, "tiles", "cutpaste")["gain_vs_placebo_pp"] == pytest.approx(-6.25)
-    assert _row(table, "tiles", "folder")["placebo_acc_pct"] == pytest.approx(62.5)
-
-
 def test_empty_and_all_failed_frames():
     assert study_table(pd.DataFrame()).empty
     failed = records_frame([_record("tiles", "real", None, 0, error="boom")])
@@ -193,13 +183,33 @@ def test_write_report_custom_out_dir(study, tmp_path):
     assert all(p.parent == out for p in paths.values())
 
 
-def test_duplicate_seed_runs_are_averaged_with_warning(frame):
-    # a second ok "screws" real run for seed 0 (another k) at 0.75: seed 0 real = (0.25 + 0.75)/2 = 0.5
+def test_runs_of_other_designs_are_separate_rows_never_averaged(frame):
+    # issue 15 item 9: a second ok "screws" real run for seed 0 under another k is another design: its own
+    # group (a real-only row), never averaged into the seed 0 of the k = 10 design
     dup = _record("screws", "real", None, 0, 0.75)
     dup["cell"]["k"] = 20
     dup["run_id"] = run_id(dup["cell"])
     full = pd.concat([frame, records_frame([dup])], ignore_index=True)
-    with pytest.warns(UserWarning, match="share a seed"):
-        r = _row(study_table(full), "screws", "cutpaste")
-    # d = [0.5−0.5, 0.5−0.5, 1.0−0.75] = [0, 0, 0.25] → mean 1/12 = 8.333 pp
-    assert r["gain_pp"] == pytest.approx(100 / 12)
+    table = study_table(full)
+    r = table[(table["dataset"] == "screws") & (table["generator"] == "cutpaste")].iloc[0]
+    assert r["gain_pp"] == pytest.approx(_row(study_table(frame), "screws", "cutpaste")["gain_pp"])
+    assert len(table[table["dataset"] == "screws"]) == 2
+    # another trainer budget is another design too
+    other = _record("screws", "real", None, 0, 0.75)
+    other["cell"]["trainer"] = {"engine": "torch", "max_steps": 5}
+    other["run_id"] = run_id(other["cell"])
+    assert len(study_table(pd.concat([frame, records_frame([other])], ignore_index=True)).query("dataset == 'screws'")) == 2
+
+
+def test_two_runs_of_one_arm_and_seed_are_refused(frame):
+    # two placebo runs at seed 0 whose cells differ only in the placebo's generator seed: the design key
+    # cannot tell them apart, so the report refuses instead of averaging them
+    from benchmark.report.design import MixedDesignError
+
+    a, b = (_record("tiles", "placebo", None, 0, 0.5), _record("tiles", "placebo", None, 0, 0.75))
+    for r, ps in ((a, 0), (b, 1)):
+        r["cell"] |= {"placebo_counts": {"crack": 16}, "placebo_seed": ps}
+        r["run_id"] = run_id(r["cell"])
+    with pytest.raises(MixedDesignError, match=a["run_id"]):
+        study_table(pd.concat([frame, records_frame([a, b])], ignore_index=True))
+

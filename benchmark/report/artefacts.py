@@ -97,8 +97,19 @@ def selection_notes(frame: pd.DataFrame) -> str:
     return "\nHardest class (pre-registered in the split manifest, never chosen on test):\n\n" + "\n".join(lines) + "\n"
 
 
+def drop_constant(table: pd.DataFrame, columns=("engine", "k", "design")) -> pd.DataFrame:
+    """``table`` without the design columns that hold one value throughout (they say nothing there;
+    where they vary, they are why two rows are two rows)."""
+    if table.empty:
+        return table
+    by = [c for c in ("dataset", "hardest_class", "model") if c in table]
+    same = [c for c in columns if c in table
+            and table.assign(_v=table[c].astype(str)).groupby(by)["_v"].nunique().max() <= 1]
+    return table.drop(columns=same)
+
+
 def write_table(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
-    return write_table_formats(ctx.table, out_dir, "table", TABLE_HEADERS | PUBLISHED_HEADERS,
+    return write_table_formats(drop_constant(ctx.table), out_dir, "table", TABLE_HEADERS | PUBLISHED_HEADERS,
                                md_suffix=selection_notes(ctx.frame),
                                caption="Hardest-class accuracy by arm, paired gain and z (sorted by gain)")
 
@@ -223,9 +234,13 @@ def write_aa_histogram(ctx: ReportContext | None, out_dir: Path, sims: pd.DataFr
         if summary.is_file():
             s = pd.read_csv(summary)
             target_z, alpha = float(s["target_z"].iloc[0]), float(s["alpha"].iloc[0])
-    aa = sims[sims["scenario"] == "A/A"]
+    # the heterogeneous null where the study has one (the harder test for a rule), else the exchangeable one
+    scenario = "heterogeneous" if (sims["scenario"] == "heterogeneous").any() else "exchangeable"
+    aa = sims[sims["scenario"] == scenario]
+    if aa.empty:
+        return {}
     fig, (ax_z, ax_p) = plt.subplots(1, 2, figsize=(11, 4))
     plot_aa_z(aa["z"].to_numpy(dtype=float), ax_z, target_z)
-    plot_aa_p(aa["p"].to_numpy(dtype=float), ax_p, alpha)
+    plot_aa_p(aa["rule_p" if "rule_p" in aa else "p"].to_numpy(dtype=float), ax_p, alpha)
     fig.tight_layout()
     return save_figure(fig, out_dir, "aa_hist")

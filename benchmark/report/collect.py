@@ -26,12 +26,13 @@ PROGRESS_MIN_RECORDS = 100  # show a progress bar from this many records on
 @dataclass
 class StudyData:
     """``frame``: :func:`benchmark.records.records_frame` of every record (ok and failed).
-    ``correct``: run_id → (hardest-class test image paths, 0/1 correctness per image).
+    ``correct``: run_id → (hardest-class test image paths, 0/1 correctness per image, independent-unit
+    label per image — its near-duplicate group — or None when the split is not grouped).
     ``confusion``: run_id → (class names, confusion counts, rows = true class).
     ``runs``: run_id → added counts and synthetic block (placebo matching, audit section)."""
 
     frame: pd.DataFrame
-    correct: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
+    correct: dict[str, tuple[tuple[str, ...], np.ndarray, tuple | None]] = field(default_factory=dict)
     confusion: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     name: str = "study"
     # run_id -> {"added_counts": {class: n} (non-zero), "synthetic": the record's synthetic block}: placebo
@@ -40,11 +41,13 @@ class StudyData:
     skipped: list[dict[str, Any]] = field(default_factory=list)  # skip notes of datasets not run
 
 
-def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray] | None:
-    """(paths, correct) over the record's hardest-class test images, or None when it has no predictions.
+def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray, tuple | None] | None:
+    """(paths, correct, units) over the record's hardest-class test images, or None without predictions.
 
     Correct means argmax of the stored probabilities is the hardest class — the rule
     :func:`benchmark.metrics.classification_metrics` uses, so the mean reproduces ``hardest_acc``.
+    ``units``: the images' near-duplicate groups (``predictions.groups``, written when the split is
+    grouped), or None: then every image is its own independent unit.
     """
     pred, m = record.get("predictions") or {}, record.get("metrics") or {}
     classes, hardest = m.get("classes"), record.get("hardest_class")
@@ -56,7 +59,9 @@ def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.nda
     probs = np.asarray(pred["probs"], dtype=float)[sel]
     paths = tuple(pred["paths"][i] for i in sel) if pred.get("paths") else tuple(str(i) for i in sel)
     correct = (probs.argmax(axis=1) == h).astype(float) if sel.size else np.empty(0)
-    return paths, correct
+    groups = pred.get("groups")
+    units = tuple(groups[i] for i in sel) if groups else None
+    return paths, correct, units
 
 
 def _confusion(record: dict[str, Any]) -> tuple[list[str], np.ndarray] | None:
@@ -72,7 +77,7 @@ def _slim(record: dict[str, Any], data: StudyData, interned: dict[tuple, tuple])
         hc = hardest_correctness(record)
         if hc is not None:
             paths = interned.setdefault(hc[0], hc[0])  # one copy of a test set shared by all runs
-            data.correct[record["run_id"]] = (paths, hc[1])
+            data.correct[record["run_id"]] = (paths, hc[1], hc[2])
             acc = (record.get("metrics") or {}).get("hardest_class_accuracy")
             if acc is not None and hc[1].size and abs(float(hc[1].mean()) - acc) > 1e-9:
                 warnings.warn(f"run {record['run_id']}: hardest-class accuracy {acc:.4f} differs from its "

@@ -1,12 +1,14 @@
 """Every comparison of a study, with all statistics and a verdict: records → one row per comparison.
 
-Groups are (dataset, hardest class, model, k). Within a group the arms are ``real``, ``placebo``
-(``placebo[g]`` when count-matched to generator g) and ``synthetic[g]`` per generator; compared are
-each synthetic vs real, each synthetic vs its placebo (own placebo if it has one, else the shared
-one, as in :mod:`benchmark.report.table`), each placebo vs real, and each pair of generators.
+Groups are :data:`benchmark.report.design.GROUP_KEYS` (dataset, hardest class, model, engine, k and the
+design key: runs of different designs are never paired). Within a group the arms are labelled by
+:func:`benchmark.report.design.label_arms` (``real``, ``synthetic[g]``, ``placebo[g]`` count-matched to
+g's delivery). The **primary family**, pre-registered, is each ``synthetic[g] − placebo[g]`` (does g add
+information beyond volume?); everything else — synthetic − real, placebo − real, generator vs
+generator — is **secondary**. Holm runs once per family (:func:`benchmark.stats.adjust_study`), and the
+leaderboard reads these same rows, so a comparison has one Holm p and one verdict in a report.
 Arms are enumerated from all runs, failed ones included, so a comparison whose arm failed entirely
-still appears (with n = 0) instead of vanishing. Only ok runs enter the numbers; seeds where one arm
-has no ok run are listed as dropped.
+still appears (with n = 0, its p counted as 1 in its family) instead of vanishing.
 """
 from __future__ import annotations
 
@@ -20,40 +22,42 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.report.collect import StudyData
-from benchmark.report.table import seed_series
+from benchmark.report.design import GROUP_KEYS, label_arms, seed_series
 from benchmark.stats import DecisionRule, adjust_study, compare_arms
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
+from benchmark.stats.decision import CI_KEYS
 
-__all__ = ["prepared_frame", "arm_label", "iter_arm_groups", "comparison_pairs", "comparisons_frame",
+__all__ = ["prepared_frame", "iter_arm_groups", "comparison_pairs", "comparisons_frame", "placebo_of",
            "COMPARISON_COLUMNS", "COMPARISON_HEADERS", "GROUP_KEYS", "ok_runs", "shared_images",
-           "compare_group_arms"]
+           "compare_group_arms", "per_seed_correct"]
 
-GROUP_KEYS = ["dataset", "hardest_class", "model", "k"]
-PP = ["mean", "sd", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "hier_ci_low", "hier_ci_high"]
+PP = ["mean", "sd", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "hier_ci_low", "hier_ci_high",
+      "cross_ci_low", "cross_ci_high", "worst_mean", "rule_ci_low", "rule_ci_high"]
 COMPARISON_COLUMNS = [
-    "dataset", "hardest_class", "model", "k", "comparison", "arm_a", "arm_b", "n", "dropped_seeds",
-    "mean_pp", "sd_pp", "z", "p", "ci_low_pp", "ci_high_pp", "wilcoxon_p", "cohens_dz",
-    "boot_ci_low_pp", "boot_ci_high_pp", "n_test_images", "hier_ci_low_pp", "hier_ci_high_pp", "wider_ci",
-    "resolution_pp", "seeds_needed", "p_holm", "wilcoxon_p_holm", "verdict",
+    *GROUP_KEYS, "family", "comparison", "arm_a", "arm_b", "n", "dropped_seeds",
+    "mean_pp", "rule_ci_low_pp", "rule_ci_high_pp", "rule_p", "verdict", "population",
+    "sd_pp", "z", "p", "ci_low_pp", "ci_high_pp", "p_holm", "wilcoxon_p", "wilcoxon_p_holm", "cohens_dz",
+    "cross_p", "cross_ci_low_pp", "cross_ci_high_pp", "cross_df", "cross_p_holm",
+    "boot_ci_low_pp", "boot_ci_high_pp", "hier_ci_low_pp", "hier_ci_high_pp", "wider_ci",
+    "n_test_images", "n_units", "resolution_pp", "seeds_needed", "worst_mean_pp", "worst_p", "family_size",
 ]
 COMPARISON_HEADERS = {
-    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "k": "k",
-    "comparison": "Comparison (A − B)", "arm_a": "A", "arm_b": "B", "n": "n seeds", "dropped_seeds": "Dropped seeds",
-    "mean_pp": "Mean diff (pp)", "sd_pp": "SD (pp)", "z": "z (SCARCE)", "p": "t-test p",
-    "ci_low_pp": "t CI low", "ci_high_pp": "t CI high", "wilcoxon_p": "Wilcoxon p", "cohens_dz": "d_z",
+    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "engine": "Engine", "k": "k",
+    "design": "Design", "family": "Family", "comparison": "Comparison (A − B)", "arm_a": "A", "arm_b": "B",
+    "n": "n seeds", "dropped_seeds": "Dropped seeds", "mean_pp": "Mean diff (pp)",
+    "rule_ci_low_pp": "Rule CI low", "rule_ci_high_pp": "Rule CI high", "rule_p": "Rule p",
+    "verdict": "Verdict", "population": "Verdict is about",
+    "sd_pp": "SD (pp)", "z": "z (SCARCE)", "p": "Seed t-test p", "ci_low_pp": "Seed t CI low",
+    "ci_high_pp": "Seed t CI high", "p_holm": "Holm p (seed t)", "wilcoxon_p": "Wilcoxon p",
+    "wilcoxon_p_holm": "Holm p (Wilcoxon)", "cohens_dz": "d_z",
+    "cross_p": "Seeds×units p", "cross_ci_low_pp": "Seeds×units CI low", "cross_ci_high_pp": "Seeds×units CI high",
+    "cross_df": "Seeds×units df", "cross_p_holm": "Holm p (seeds×units)",
     "boot_ci_low_pp": "Seed boot CI low", "boot_ci_high_pp": "Seed boot CI high",
-    "n_test_images": "Hardest test images", "hier_ci_low_pp": "Seeds×images CI low",
-    "hier_ci_high_pp": "Seeds×images CI high", "wider_ci": "Wider CI", "resolution_pp": "1 image (pp)",
-    "seeds_needed": "Seeds for |z|≥target", "p_holm": "Holm p (t)", "wilcoxon_p_holm": "Holm p (Wilcoxon)",
-    "verdict": "Verdict",
+    "hier_ci_low_pp": "Seeds×units boot CI low", "hier_ci_high_pp": "Seeds×units boot CI high",
+    "wider_ci": "Wider boot CI", "n_test_images": "Hardest test images", "n_units": "Independent units",
+    "resolution_pp": "1 image (pp)", "seeds_needed": "Seeds for 80 % power", "worst_mean_pp": "Worst-case mean (pp)",
+    "worst_p": "Worst-case p", "family_size": "Family size",
 }
-
-
-def arm_label(arm: str, generator: Any) -> str:
-    """``real``, ``placebo``, ``placebo[g]``, ``synthetic[g]`` (``synthetic`` without a generator)."""
-    if arm == "real" or generator is None or (isinstance(generator, float) and math.isnan(generator)):
-        return str(arm)
-    return f"{arm}[{generator}]"
 
 
 def _k(v: Any) -> int | None:
@@ -61,19 +65,19 @@ def _k(v: Any) -> int | None:
 
 
 def prepared_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Frame with ``arm_label``, ``k`` as int/None, and a failed run's missing hardest class taken from
-    its dataset's ok runs (when they agree on one), so failed runs land in the right group."""
+    """Frame with ``k`` as int/None, missing generators as None, and a failed run's missing hardest class
+    taken from its dataset's ok runs (when they agree on one), so failed runs land in the right group."""
     if frame.empty:
-        return frame.assign(arm_label=pd.Series(dtype=object))
+        return frame
     f = frame.copy()
-    f["generator"] = f["generator"].astype(object).where(f["generator"].notna(), None)
-    f["hardest_class"] = f["hardest_class"].astype(object).where(f["hardest_class"].notna(), None)
+    for c in ("generator", "hardest_class", "synthetic_key"):
+        if c in f:
+            f[c] = f[c].astype(object).where(f[c].notna(), None)
     f["k"] = pd.Series([_k(v) for v in f["k"]], index=f.index, dtype=object)
     for ds, rows in f.groupby("dataset"):
         known = rows["hardest_class"].dropna().unique()
         if len(known) == 1:
             f.loc[rows.index[rows["hardest_class"].isna()], "hardest_class"] = known[0]
-    f["arm_label"] = [arm_label(a, g) for a, g in zip(f["arm"], f["generator"])]
     return f
 
 
@@ -92,23 +96,27 @@ def iter_arm_groups(frame: pd.DataFrame) -> Iterator[tuple[dict[str, Any], dict[
     for _, rows in sorted(f.groupby(keys, sort=False), key=lambda kv: kv[0]):
         first = rows.iloc[0]
         key = {c: first[c] for c in GROUP_KEYS}
+        rows = rows.assign(arm_label=label_arms(rows))
         arms = {lab: r for lab, r in rows.groupby("arm_label", sort=True)}
         yield key, {lab: arms[lab] for lab in sorted(arms, key=_arm_order)}
 
 
-def comparison_pairs(labels: list[str]) -> list[tuple[str, str]]:
-    """(A, B) pairs to compare, in report order: synthetic − real, synthetic − placebo,
-    placebo − real, then generator vs generator."""
+def placebo_of(synthetic_label: str, labels) -> str | None:
+    """The placebo label count-matched to ``synthetic[g]`` (``placebo[g]`` or ``placebo[…+g+…]``)."""
+    g = synthetic_label[len("synthetic["):-1]
+    hits = [lab for lab in labels if lab.startswith("placebo[") and g in lab[len("placebo["):-1].split("+")]
+    return hits[0] if hits else None
+
+
+def comparison_pairs(labels: list[str]) -> list[tuple[str, str, str]]:
+    """(A, B, family) to compare, in report order: the primary family (each synthetic − its count-matched
+    placebo), then the secondary one (synthetic − real, placebo − real, generator vs generator)."""
     syn = sorted(lab for lab in labels if lab.startswith("synthetic"))
     plc = sorted(lab for lab in labels if lab.startswith("placebo"))
-    pairs = [(s, "real") for s in syn if "real" in labels]
-    for s in syn:
-        own = "placebo" + s[len("synthetic"):]
-        match = own if own in labels else ("placebo" if "placebo" in labels else None)
-        if match:
-            pairs.append((s, match))
-    pairs += [(p, "real") for p in plc if "real" in labels]
-    pairs += list(combinations(syn, 2))
+    pairs = [(s, m, "primary") for s in syn if (m := placebo_of(s, labels))]
+    pairs += [(s, "real", "secondary") for s in syn if "real" in labels]
+    pairs += [(p, "real", "secondary") for p in plc if "real" in labels]
+    pairs += [(a, b, "secondary") for a, b in combinations(syn, 2)]
     return pairs
 
 
@@ -116,33 +124,43 @@ def ok_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[(rows["status"] == "ok") & rows["hardest_acc"].notna()]
 
 
-def _per_seed_correct(rows: pd.DataFrame, data: StudyData, images: list[str]) -> dict[int, np.ndarray]:
-    """{seed: correctness over ``images``}, averaged over a seed's runs; seeds lacking predictions left out."""
-    out: dict[int, list[np.ndarray]] = {}
+def per_seed_correct(rows: pd.DataFrame, data: StudyData, images: list[str]) -> dict[int, np.ndarray]:
+    """{seed: correctness over ``images``} (one ok run per seed: :func:`seed_series` refuses more)."""
+    out: dict[int, np.ndarray] = {}
     for rid, seed in zip(rows["run_id"], rows["seed"]):
-        if rid not in data.correct:
-            continue
-        paths, corr = data.correct[rid]
-        pos = {p: i for i, p in enumerate(paths)}
-        out.setdefault(int(seed), []).append(corr[[pos[p] for p in images]])
-    return {s: np.mean(v, axis=0) for s, v in out.items()}
+        if rid in data.correct:
+            paths, corr, _ = data.correct[rid]
+            pos = {p: i for i, p in enumerate(paths)}
+            out[int(seed)] = corr[[pos[p] for p in images]]
+    return out
 
 
-def shared_images(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData) -> list[str]:
-    """Hardest-class test images every run of both arms was scored on (normally the whole test class)."""
-    sets = [set(data.correct[r][0]) for r in pd.concat([rows_a, rows_b])["run_id"] if r in data.correct]
-    return sorted(set.intersection(*sets)) if sets else []
+def shared_images(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData) -> tuple[list[str], list | None]:
+    """Hardest-class test images every run of both arms was scored on (normally the whole test class),
+    and their independent-unit labels (near-duplicate groups) when the records carry them, else None."""
+    rids = [r for r in pd.concat([rows_a, rows_b])["run_id"] if r in data.correct]
+    if not rids:
+        return [], None
+    images = sorted(set.intersection(*(set(data.correct[r][0]) for r in rids)))
+    paths, _, groups = data.correct[rids[0]]
+    if groups is None:
+        return images, None
+    unit = dict(zip(paths, groups))
+    return images, [unit[p] for p in images]
 
 
-def compare_group_arms(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData,
-                       rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT, label: str = "") -> dict:
-    """:func:`benchmark.stats.compare_arms` on two arms' ok runs, per-image data aligned by path."""
+def compare_group_arms(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData, rng: np.random.Generator,
+                       n_boot: int = DEFAULT_N_BOOT, label: str = "",
+                       rule: DecisionRule = DecisionRule()) -> dict:
+    """:func:`benchmark.stats.compare_arms` on two arms' ok runs, per-image data aligned by path, units
+    from the records, and every seed either arm ran (failed runs too) for the missing-seed sensitivity."""
     a, b = ok_runs(rows_a), ok_runs(rows_b)
-    images = shared_images(a, b, data)
-    ca = _per_seed_correct(a, data, images) if images else None
-    cb = _per_seed_correct(b, data, images) if images else None
-    return compare_arms(seed_series(a, f"{label}/A"), seed_series(b, f"{label}/B"), rng,
-                        correct_a=ca, correct_b=cb, n_boot=n_boot)
+    images, units = shared_images(a, b, data)
+    ca = per_seed_correct(a, data, images) if images else None
+    cb = per_seed_correct(b, data, images) if images else None
+    design = [int(s) for s in pd.concat([rows_a, rows_b])["seed"]]
+    return compare_arms(seed_series(rows_a, f"{label}/A"), seed_series(rows_b, f"{label}/B"), rng,
+                        correct_a=ca, correct_b=cb, units=units, design_seeds=design, n_boot=n_boot, rule=rule)
 
 
 def _to_pp(row: dict) -> dict:
@@ -152,26 +170,42 @@ def _to_pp(row: dict) -> dict:
     return out
 
 
+def _rule_columns(row: dict, rule: DecisionRule) -> dict:
+    """What the verdict rule read, under one name whatever the rule: its Holm p and its interval."""
+    lo, hi = CI_KEYS[rule.ci] if rule.ci else ("ci_low", "ci_high")
+    n_img, n_units = row.get("n_test_images"), row.get("n_units")
+    return {**row, "rule_p": row.get(rule.p, math.nan), "rule_ci_low": row.get(lo, math.nan),
+            "rule_ci_high": row.get(hi, math.nan), "population": rule.population(n_img, n_units)}
+
+
 def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed: int = 0,
                       n_boot: int = DEFAULT_N_BOOT, progress: bool | None = None) -> pd.DataFrame:
-    """One row per comparison (:data:`COMPARISON_COLUMNS`), Holm across all of them, verdict by ``rule``.
+    """One row per comparison (:data:`COMPARISON_COLUMNS`), Holm once per family, verdict by ``rule``.
 
     Comparison i draws its bootstrap from ``np.random.default_rng([seed, i])``: reproducible, and one
     comparison's randomness does not depend on how many draws another made.
     """
-    jobs = [(key, arms, a, b) for key, arms in iter_arm_groups(data.frame) for a, b in comparison_pairs(list(arms))]
+    jobs = [(key, arms, a, b, fam) for key, arms in iter_arm_groups(data.frame)
+            for a, b, fam in comparison_pairs(list(arms))]
     show = len(jobs) >= 20 if progress is None else progress
     rows = []
-    for i, (key, arms, a, b) in enumerate(tqdm(jobs, desc="comparisons", disable=not show, leave=False)):
+    for i, (key, arms, a, b, fam) in enumerate(tqdm(jobs, desc="comparisons", disable=not show, leave=False)):
         label = "/".join(str(v) for v in key.values()) + f"/{a}−{b}"
-        st = compare_group_arms(arms[a], arms[b], data, np.random.default_rng([seed, i]), n_boot, label)
-        rows.append({**key, "comparison": f"{a} − {b}", "arm_a": a, "arm_b": b, **st})
+        st = compare_group_arms(arms[a], arms[b], data, np.random.default_rng([seed, i]), n_boot, label, rule)
+        rows.append({**key, "family": fam, "comparison": f"{a} − {b}", "arm_a": a, "arm_b": b, **st})
     if not rows:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
-    rows = [_to_pp(r) for r in adjust_study(rows, rule)]  # verdicts on fractions, then pp for humans
+    rows = [_to_pp(_rule_columns(r, rule)) for r in adjust_study(rows, rule)]  # verdicts on fractions, pp for humans
     out = pd.DataFrame(rows).reindex(columns=COMPARISON_COLUMNS)
-    out["n_test_images"] = out["n_test_images"].astype("Int64")
-    # whole seeds read as "22", not "22.000"; inf (a zero mean) and NaN stay as they are
-    out["seeds_needed"] = pd.Series([int(v) if math.isfinite(v) else v for v in out["seeds_needed"].astype(float)],
-                                    index=out.index, dtype=object)
+    for c in ("n_test_images", "n_units"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    out["seeds_needed"] = pd.Series([seeds_text(v) for v in out["seeds_needed"]], index=out.index, dtype=object)
     return out
+
+
+def seeds_text(v) -> str:
+    """Seeds needed in words: a whole number, "not reachable", or "—" when it cannot be computed."""
+    v = float(v) if v is not None else math.nan
+    if math.isnan(v):
+        return "—"
+    return "not reachable" if math.isinf(v) else str(int(v))

@@ -3,8 +3,16 @@ statistics of the hardest class's AP, and the published automotive (OEM) points 
 for them (`published: oem_detection` in its config).
 
 Tables: `det_curve` (mean and 95 % t CI over seeds per arm and synthetic volume), `det_parity`
-("N real + M synthetic" vs "N + M real": TOST equivalence with margin δ and one-sided superiority both
-ways), `det_paired` (per-seed paired differences of hardest-class AP@.5:.95 and of mAP@.5:.95).
+("N real + M synthetic" vs "N + M real": TOST equivalence with margin δ, and a two-sided superiority
+test — each one-sided direction at α/2 — Holm-adjusted over the parity family), `det_paired` (per-seed
+paired differences of hardest-class AP@.5:.95 and of mAP@.5:.95, with Holm p and verdicts).
+
+Detection has the classification report's rule and families: the **primary** family is each
+synthetic − placebo on the hardest class's AP@.5:.95 (per volume), everything else is secondary, Holm
+once per family (:func:`benchmark.stats.adjust_study`). AP is not a per-image quantity, so there is no
+seeds × test-units test: detection verdicts use the seed-level rule (``DETECTION_RULE``) and say that
+they speak for these test images only. Runs are paired on common seeds only; two runs of one arm,
+volume and seed are refused (:class:`benchmark.report.design.MixedDesignError`).
 """
 from __future__ import annotations
 
@@ -13,23 +21,27 @@ import math
 import numpy as np
 import pandas as pd
 
+from benchmark.report.design import MixedDesignError
 from benchmark.report.published import load_oem
-from benchmark.stats import mean_ci, paired_summary, wilcoxon_p
-from benchmark.stats.equivalence import parity_verdict, superiority_paired, tost_paired
+from benchmark.stats import DecisionRule, adjust_study, mean_ci, paired_summary, wilcoxon_p
+from benchmark.stats.equivalence import superiority_paired, tost_paired
+from benchmark.stats.multiple import holm
 
 __all__ = ["is_detection", "detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
            "DEFAULT_MARGIN", "CURVE_HEADERS", "PARITY_HEADERS", "PAIRED_HEADERS"]
 
+DETECTION_RULE = DecisionRule(p="p_holm", ci="t")  # AP has no per-image decomposition: seed-level, said so
 DEFAULT_MARGIN = 0.01  # mAP points (0..1 scale): "equivalent" means |mean difference| < 0.01 mAP
 GROUP = ["dataset", "model", "hardest_class", "n_real"]
 METRICS = {"map50_95": "mAP@.5:.95", "map50": "mAP@.5", "hardest_ap50_95": "hardest AP@.5:.95"}
 CURVE_HEADERS = {"n_added": "added images", "ratio": "added / real", "n_seeds": "seeds",
                  **{f"{k}_{s}": f"{v} {s}" for k, v in METRICS.items() for s in ("mean", "lo", "hi")}}
 PARITY_HEADERS = {"n_added": "M", "mean_a": "A mAP", "mean_b": "B mAP", "mean_diff": "A − B", "ci90_low": "90 % CI low",
-                  "ci90_high": "90 % CI high", "margin": "margin δ", "p_tost": "TOST p", "p_a_better": "p(A > B)",
-                  "p_b_better": "p(B > A)", "verdict": "verdict"}
-PAIRED_HEADERS = {"n_added": "added", "metric": "metric", "n": "seeds", "mean": "mean d", "ci_low": "95 % CI low",
-                  "ci_high": "95 % CI high", "p": "t-test p", "wilcoxon_p": "Wilcoxon p"}
+                  "ci90_high": "90 % CI high", "margin": "margin δ", "p_tost": "TOST p", "p_tost_holm": "Holm TOST p",
+                  "p_differ": "p(A ≠ B)", "p_differ_holm": "Holm p(A ≠ B)", "verdict": "verdict"}
+PAIRED_HEADERS = {"n_added": "added", "family": "family", "metric": "metric", "n": "seeds", "mean": "mean d",
+                  "ci_low": "95 % CI low", "ci_high": "95 % CI high", "p": "t-test p", "p_holm": "Holm p",
+                  "wilcoxon_p": "Wilcoxon p", "verdict": "verdict"}
 
 
 def is_detection(frame: pd.DataFrame) -> bool:
@@ -58,11 +70,20 @@ def curve_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _by_seed(g: pd.DataFrame, metric: str) -> pd.Series:
-    return g.drop_duplicates("seed").set_index("seed")[metric].astype(float)
+    """{seed: metric} of one arm at one volume; two runs at one seed are a mixed design and refused."""
+    dup = g[g["seed"].duplicated(keep=False)]
+    if len(dup):
+        raise MixedDesignError(f"detection runs {sorted(dup['run_id'])} share arm, volume and seed(s) "
+                               f"{sorted(set(dup['seed']))}; expected one run per seed")
+    return g.set_index("seed")[metric].astype(float)
+
+
+def _common(a: pd.Series, b: pd.Series) -> list:
+    return sorted(set(a.index) & set(b.index))
 
 
 def _pair(a: pd.Series, b: pd.Series) -> np.ndarray:
-    seeds = sorted(set(a.index) & set(b.index))
+    seeds = _common(a, b)
     return (a.loc[seeds] - b.loc[seeds]).to_numpy(dtype=float)
 
 
@@ -78,21 +99,32 @@ def parity_table(frame: pd.DataFrame, margin: float | None = None, alpha: float 
                 continue
             tost = tost_paired(d, delta, alpha)
             sa, sb = superiority_paired(d), superiority_paired(-d)
+            seeds = _common(a, b)  # arm means over the paired seeds only, as the difference is
             rows.append({**dict(zip(GROUP, key)), "n_added": int(m), "comparison": "synthetic vs real_plus",
-                         "n": int(d.size), "mean_a": float(a.mean()), "mean_b": float(b.mean()),
+                         "n": int(d.size), "mean_a": float(a.loc[seeds].mean()), "mean_b": float(b.loc[seeds].mean()),
                          "mean_diff": float(d.mean()), "ci90_low": tost["ci_low"], "ci90_high": tost["ci_high"],
-                         "margin": delta, "p_tost": tost["p_tost"], "p_a_better": sa["p"], "p_b_better": sb["p"],
-                         "verdict": _verdict(tost, sa, sb, alpha, float(a.mean()), float(b.mean()), delta)})
-    return pd.DataFrame(rows)
+                         "margin": delta, "p_tost": tost["p_tost"],
+                         "p_differ": min(1.0, 2.0 * min(sa["p"], sb["p"]))})  # two-sided: each side at α/2
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_tost_holm"] = holm(out["p_tost"], count_missing=True)
+    out["p_differ_holm"] = holm(out["p_differ"], count_missing=True)
+    out["verdict"] = [_verdict(r, alpha) for r in out.to_dict("records")]
+    return out
 
 
-def _verdict(tost: dict, sa: dict, sb: dict, alpha: float, mean_a: float, mean_b: float, delta: float) -> str:
-    """The parity verdict; equivalence is not claimed when both arms score below the margin itself (models
-    that found nothing are trivially "equivalent")."""
-    v = parity_verdict(tost, sa, sb, alpha)
-    if v.startswith("equivalent") and max(abs(mean_a), abs(mean_b)) < delta:
-        return f"uninformative: both mAP < δ = {delta:g}"
-    return v.replace("A better", "synthetic better").replace("B better", "real_plus better")
+def _verdict(r: dict, alpha: float) -> str:
+    """The parity verdict from the Holm-adjusted p values; equivalence is not claimed when both arms score
+    below the margin itself (models that found nothing are trivially "equivalent")."""
+    delta = r["margin"]
+    if r["p_differ_holm"] < alpha:
+        return "synthetic better" if r["mean_diff"] > 0 else "real_plus better"
+    if r["p_tost_holm"] < alpha:
+        if max(abs(r["mean_a"]), abs(r["mean_b"])) < delta:
+            return f"uninformative: both mAP < δ = {delta:g}"
+        return f"equivalent (±{delta:g})"
+    return "inconclusive"
 
 
 def _margin(g: pd.DataFrame) -> float:
@@ -100,7 +132,7 @@ def _margin(g: pd.DataFrame) -> float:
     return float(vals.iloc[0]) if len(vals) else DEFAULT_MARGIN
 
 
-def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
+def paired_table(frame: pd.DataFrame, rule: DecisionRule = DETECTION_RULE) -> pd.DataFrame:
     """Per seed d = metric(A) − metric(B) for synthetic−real, placebo−real, synthetic−placebo and
     synthetic−real_plus at each volume; the real arm (no volume) pairs with every volume."""
     f, rows = detection_rows(frame), []
@@ -118,11 +150,17 @@ def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
                     if d.size == 0:
                         continue
                     s = paired_summary(d)
+                    primary = (arm_a, arm_b, metric) == ("synthetic", "placebo", "hardest_ap50_95")
                     rows.append({**dict(zip(GROUP, key)), "n_added": int(m), "comparison": f"{arm_a} − {arm_b}",
+                                 "family": "primary" if primary else "secondary",
                                  "metric": METRICS[metric], "n": int(s["n"]), "mean": s["mean"],
                                  "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p": s["p"],
                                  "wilcoxon_p": wilcoxon_p(d), "d": [round(float(x), 4) for x in d]})
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(rows)
+    out = pd.DataFrame(adjust_study(rows, rule))
+    out["population"] = rule.population()
+    return out
 
 
 def published_oem(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,7 +177,3 @@ def published_oem(frame: pd.DataFrame) -> pd.DataFrame:
     oem["ratio"] = oem["synthetic_images"] / oem["real_images"]
     oem["seeds"] = 1
     return oem[["setting", "real_images", "synthetic_images", "ratio", "metric", "value", "seeds", "source", "note"]]
-
-
-def finite(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))

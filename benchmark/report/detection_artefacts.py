@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.collect import StudyData
-from benchmark.report.detection import (CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
+from benchmark.report.detection import (DETECTION_RULE, CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
                                         detection_rows, paired_table, parity_table, published_oem)
 from benchmark.report.tables import html_table, write_table_formats
 
@@ -74,11 +74,15 @@ def write_detection_report(data: StudyData, out_dir: Path, html: bool) -> dict[s
     paths |= write_table_formats(curve, out_dir, "det_curve", ID_COLS | CURVE_HEADERS, digits=4,
                                  caption="Detection metrics by arm and synthetic volume (mean, 95 % t CI over seeds)")
     note = ("\nA = N real + M synthetic, B = N + M real (parity arm `real_plus`). TOST equivalence with margin δ "
-            "on paired per-seed mAP@.5:.95 differences; p(A > B), p(B > A): one-sided paired t-tests.\n")
+            "on paired per-seed mAP@.5:.95 differences; p(A ≠ B): two-sided superiority (each one-sided paired "
+            "t-test at α/2). Both Holm-adjusted over the parity rows; the verdict reads the Holm p values.\n")
+    rule_note = (f"\nVerdict rule: {DETECTION_RULE.describe()}. Holm once over the primary family (synthetic − "
+                 "placebo on the hardest class's AP@.5:.95, per volume) and once over the secondary one. AP has no "
+                 f"per-image decomposition, so the verdicts are about {DETECTION_RULE.population()}.\n")
     paths |= write_table_formats(parity, out_dir, "det_parity", ID_COLS | PARITY_HEADERS, digits=4, md_suffix=note,
                                  caption="Parity: N real + M synthetic vs N + M real")
-    paths |= write_table_formats(paired, out_dir, "det_paired", ID_COLS | PAIRED_HEADERS, digits=4,
-                                 caption="Paired per-seed differences (hardest-class AP and mAP)")
+    paths |= write_table_formats(paired, out_dir, "det_paired", ID_COLS | PAIRED_HEADERS, digits=4, md_suffix=rule_note,
+                                 caption="Paired per-seed differences (hardest-class AP and mAP), Holm p and verdicts")
     if len(oem):
         paths |= write_table_formats(oem, out_dir, "det_published_oem", digits=3,
                                      caption="Published OEM detection curve (single seed)")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.comparisons import prepared_frame
+from benchmark.report.comparisons import iter_arm_groups
+from benchmark.report.design import seed_series
 from benchmark.report.published import published_fewshot
 from benchmark.stats import label_efficiency, mean_ci
 
@@ -34,20 +35,20 @@ def is_fewshot(frame: pd.DataFrame) -> bool:
 def fewshot_curves(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Per (dataset, hardest class, model, arm, k): seeds, mean and t CI of hardest-class accuracy (%).
 
-    A seed's several runs (if any) are averaged first, so n counts seeds as the comparisons do.
+    Arms and designs are the comparisons' (:func:`benchmark.report.comparisons.iter_arm_groups`): one
+    run per seed, so n counts seeds as the comparisons do.
     """
-    f = prepared_frame(frame)
-    if f.empty:
-        return pd.DataFrame(columns=CURVE_COLUMNS)
-    ok = f[(f["status"] == "ok") & f["hardest_acc"].notna() & f["k"].notna()]
+    ok = frame[(frame["status"] == "ok") & frame["hardest_acc"].notna() & frame["k"].notna()] if len(frame) else frame
     rows = []
-    for (ds, hc, model, arm, k), g in ok.groupby([*CURVE_KEYS, "arm_label", "k"], sort=True):
-        per_seed = g.groupby("seed")["hardest_acc"].mean()
-        mean, lo, hi = mean_ci(per_seed.to_numpy(), confidence)
-        rows.append({"dataset": ds, "hardest_class": hc, "model": model, "arm": arm, "k": int(k),
-                     "n_seeds": int(per_seed.size), "mean_pct": 100 * mean, "ci_low_pct": 100 * lo,
-                     "ci_high_pct": 100 * hi})
-    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    for key, arms in iter_arm_groups(ok):
+        for arm, g in arms.items():
+            per_seed = list(seed_series(g, f"{key['dataset']}/{arm}/k={key['k']}").values())
+            mean, lo, hi = mean_ci(per_seed, confidence)
+            rows.append({"dataset": key["dataset"], "hardest_class": key["hardest_class"], "model": key["model"],
+                         "arm": arm, "k": int(key["k"]), "n_seeds": len(per_seed), "mean_pct": 100 * mean,
+                         "ci_low_pct": 100 * lo, "ci_high_pct": 100 * hi})
+    out = pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    return out.sort_values([*CURVE_KEYS, "arm", "k"], kind="stable").reset_index(drop=True)
 
 
 def _efficiency_row(key: dict, source: str, arm: str, real: pd.DataFrame, syn: pd.DataFrame) -> dict:

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 __all__ = ["plot_forest", "plot_fewshot", "plot_confusion", "plot_aa_z", "plot_aa_p", "save_figure",
            "VERDICT_COLORS"]
 
-VERDICT_COLORS = {"gain": "#1a7f37", "no evidence": "#6e7781", "harm": "#cf222e"}
+VERDICT_COLORS = {"gain": "#1a7f37", "no evidence": "#6e7781", "harm": "#cf222e", "not tested": "#afb8c1"}
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str, dpi: int = 120) -> dict[str, Path]:
@@ -38,8 +38,8 @@ def _forest_label(r) -> str:
 
 
 def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
-    """Mean paired difference (pp) per comparison with its 95 % t CI (thick) and seeds × images bootstrap
-    CI (thin, capped), coloured by verdict, in table order from the top; a line at 0."""
+    """Mean paired difference (pp) per comparison with the verdict rule's interval (thick) and the seeds ×
+    units bootstrap CI (thin, capped), coloured by verdict, in table order from the top; a line at 0."""
     rows = comparisons.reset_index(drop=True)
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows.itertuples()):
@@ -47,8 +47,9 @@ def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
         if np.isfinite([r.hier_ci_low_pp, r.hier_ci_high_pp]).all():
             ax.errorbar(r.mean_pp, yi - 0.18, xerr=[[r.mean_pp - r.hier_ci_low_pp], [r.hier_ci_high_pp - r.mean_pp]],
                         fmt="none", ecolor=color, elinewidth=1, capsize=3, alpha=0.7)
-        if np.isfinite([r.ci_low_pp, r.ci_high_pp]).all():
-            ax.plot([r.ci_low_pp, r.ci_high_pp], [yi, yi], color=color, lw=3.5, solid_capstyle="butt")
+        lo, hi = (r.rule_ci_low_pp, r.rule_ci_high_pp) if hasattr(r, "rule_ci_low_pp") else (r.ci_low_pp, r.ci_high_pp)
+        if np.isfinite([lo, hi]).all():
+            ax.plot([lo, hi], [yi, yi], color=color, lw=3.5, solid_capstyle="butt")
         if np.isfinite(r.mean_pp):
             ax.plot(r.mean_pp, yi, "o", color="white", mec=color, mew=2, ms=7)
         else:
@@ -57,7 +58,8 @@ def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     ax.set_yticks(y, [_forest_label(r) for r in rows.itertuples()] if len(rows) else [], fontsize="small")
     ax.set_xlabel("difference in hardest-class accuracy, A − B (pp)")
-    ax.set_title("Paired differences (thick: 95 % t CI; thin: seeds × images bootstrap)", fontsize="medium")
+    ax.set_title("Paired differences (thick: the verdict rule's interval; thin: seeds × units bootstrap)",
+                 fontsize="medium")
     handles = [plt.Line2D([], [], color=c, lw=3.5, label=v) for v, c in VERDICT_COLORS.items()]
     ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict")
     if not len(rows):

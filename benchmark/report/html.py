@@ -40,10 +40,11 @@ FIGURE_CAPTIONS = {
 }
 # written beside the page but not inlined (yet): tests/test_report_html.py counts the inlined figures
 NOT_INLINED = {"leaderboard_png"}
-VERDICT_CLASS = {"gain": "gain", "harm": "harm", "no evidence": "none"}
+VERDICT_CLASS = {"gain": "gain", "harm": "harm", "no evidence": "none", "not tested": "none"}
 VERDICT_WORDS = {"gain": "evidence that A beats B on the hardest class",
                  "harm": "evidence that A is worse than B on the hardest class",
-                 "no evidence": "no evidence either way"}
+                 "no evidence": "no evidence either way",
+                 "not tested": "the design is below the rule's minimum (seeds or independent test units): no verdict"}
 
 
 def _num(v, digits: int = 1, sign: bool = False) -> str:
@@ -66,11 +67,12 @@ def comparison_sentence(r: pd.Series) -> str:
         dropped = ", ".join(map(str, r["dropped_seeds"] or [])) or "none"
         return head + escape(f"{int(r['n'] or 0)} paired seed(s) (unpaired: {dropped}); nothing can be "
                              "concluded.") + f" Verdict: {tag}."
-    text = (f"mean difference {_num(r['mean_pp'], sign=True)} pp over {int(r['n'])} seeds "
-            f"(95 % t CI {_num(r['ci_low_pp'])} to {_num(r['ci_high_pp'])} pp; seeds × test images "
-            f"bootstrap {_num(r['hier_ci_low_pp'])} to {_num(r['hier_ci_high_pp'])} pp), "
-            f"z = {_num(r['z'], 2)}, Holm-adjusted p = {_num(r['p_holm'], 3)}, "
-            f"Wilcoxon p = {_num(r['wilcoxon_p'], 3)}.")
+    units = "" if pd.isna(r.get("n_units")) else f", {int(r['n_units'])} independent test units"
+    text = (f"{r.get('family', 'primary')} comparison; mean difference {_num(r['mean_pp'], sign=True)} pp over "
+            f"{int(r['n'])} seeds{units} (rule interval {_num(r['rule_ci_low_pp'])} to {_num(r['rule_ci_high_pp'])} pp, "
+            f"rule p = {_num(r['rule_p'], 3)}; seed-level t CI {_num(r['ci_low_pp'])} to {_num(r['ci_high_pp'])} pp), "
+            f"z = {_num(r['z'], 2)}, Wilcoxon p = {_num(r['wilcoxon_p'], 3)}. The verdict is about "
+            f"{r.get('population', '')}.")
     out = head + escape(text) + f" Verdict: {tag} ({escape(VERDICT_WORDS.get(verdict, ''))})."
     lo, hi = r["hier_ci_low_pp"], r["hier_ci_high_pp"]
     if verdict != "no evidence" and not (pd.isna(lo) or pd.isna(hi)) and lo <= 0 <= hi:
@@ -113,11 +115,14 @@ def _calibration_lines(out_dir: Path) -> list[str]:
                 "the false-positive rate of the rule on these data is unknown."]
     lines = []
     for r in pd.read_csv(path).itertuples():
-        aa = r.scenario == "A/A"
-        what = "false-positive rate" if aa else f"detection rate of a planted +{r.planted_pp:g} pp"
+        aa = r.scenario != "planted"
+        what = (f"false-positive rate under the {r.scenario} null" if aa
+                else f"detection rate of a planted +{r.planted_pp:g} pp")
         zbar = f"|z| ≥ {r.target_z:g}" if aa else f"z ≥ {r.target_z:g}"
+        se = r.rate_rule_any_se if aa else r.rate_rule_gain_se
         lines.append(escape(f"Calibration ({r.group}, {r.n_sims} simulated studies of {r.n_seeds} seeds from "
-                            f"{r.pool_runs} {r.pool_arm} runs): {what}: rule {100 * r.rate_rule:.1f} %, "
+                            f"{r.pool_seeds} seed pairs of {r.pool_a} vs {r.pool_b}, {r.n_units} independent test "
+                            f"units): {what}: rule {100 * r.rate_rule:.1f} % (± {100 * se:.1f}), "
                             f"SCARCE {zbar} {100 * r.rate_z:.1f} %."))
     return lines
 
@@ -146,13 +151,25 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
             lines.append(escape(note.replace("**", "")))
     if len(c):
         lo, hi = int(c["n"].min()), int(c["n"].max())
-        lines.append(escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. "
-                            f"Holm's adjustment runs over all {len(c)} comparisons."))
-        for r in c[c["arm_a"].str.startswith("synthetic") & (c["arm_b"] == "real")].itertuples():
-            if math.isfinite(float(r.seeds_needed)) and r.mean_pp > 0:
-                lines.append(escape(f"{r.dataset} {r.comparison}: at the observed mean and sd, SCARCE's "
-                                    f"|z| ≥ {DEFAULT_TARGET_Z:g} would need about {int(r.seeds_needed)} seeds "
-                                    f"(this study has {int(r.n)})."))
+        n_primary = int((c["family"] == "primary").sum())
+        lines.append(escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. Holm's adjustment runs "
+                            f"once over the {n_primary} pre-registered primary comparisons (each generator vs its "
+                            f"count-matched placebo) and once over the {len(c) - n_primary} secondary ones."))
+        rule = ctx.rule
+        for r in c[c["family"] == "primary"].itertuples():
+            need = str(r.seeds_needed)
+            if need == "not reachable":
+                lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
+                                    f"{rule.target_effect_pp:g} pp is not reachable with more seeds alone: the "
+                                    "test set's own image-to-image variance dominates; more independent test "
+                                    "images are needed."))
+            elif need.isdigit() and int(need) > int(r.n):
+                lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
+                                    f"{rule.target_effect_pp:g} pp needs about {need} seeds (this study has {int(r.n)})."))
+            if isinstance(r.dropped_seeds, list) and r.dropped_seeds and not pd.isna(r.worst_p):
+                lines.append(escape(f"{r.dataset} {r.comparison}: seeds {r.dropped_seeds} were dropped; with them "
+                                    f"imputed against the observed sign the mean would be {_num(r.worst_mean_pp, sign=True)} "
+                                    f"pp (seed-level p = {_num(r.worst_p, 3)})."))
         z_only = c[(c["z"].astype(float).abs() >= DEFAULT_TARGET_Z) & (c["verdict"] == "no evidence")]
         if len(z_only):
             names = "; ".join(f"{r.dataset} {r.comparison} (z = {fmt_cell(float(r.z))})" for r in z_only.itertuples())

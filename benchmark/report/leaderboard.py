@@ -1,98 +1,95 @@
 """The multi-generator leaderboard: per generator, gain vs real and vs its count-matched placebo, with CI,
 Holm-adjusted p and verdict; and every generator against every other.
 
-A multi-generator study holds, per group (dataset, hardest class, model, k), one `real` arm, one
-`synthetic[g]` arm per generator g and `placebo` runs. A placebo run carries no generator: its cell has
-`placebo_counts`, the class counts it duplicated. Generator g's placebo is the placebo runs whose added
-counts equal what g's set delivered (the same rule that made the placebo cell), so two generators with
-equal volumes share one placebo cell (one run ID) and generators with different volumes get their own.
-Statistics come from :func:`benchmark.report.comparisons.compare_group_arms` (the report's comparison
-machinery); Holm runs over the leaderboard's own comparisons (vs real, vs placebo, pairwise).
+It is a view of the report's comparisons (:func:`benchmark.report.comparisons.comparisons_frame`), not
+a second computation: the same rows, the same pre-registered families (primary: each generator vs its
+count-matched placebo; secondary: vs real and pairwise), the same Holm p and verdicts. Placebo matching
+is :func:`benchmark.report.design.matched_placebo`'s (placebo runs whose duplicated class counts equal
+what the generator delivered), the one rule Table 1 uses too. CI and p columns are those the verdict
+rule reads.
 """
 from __future__ import annotations
 
 import json
 import math
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from benchmark.report.collect import StudyData
-from benchmark.report.comparisons import compare_group_arms, iter_arm_groups, ok_runs
-from benchmark.stats import DecisionRule, adjust_study
+from benchmark.report.comparisons import comparisons_frame, iter_arm_groups, ok_runs
+from benchmark.report.design import GROUP_KEYS
+from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 
-__all__ = ["write_leaderboard", "plot_leaderboard", "leaderboard_of", "leaderboard_comparisons", "leaderboard_table", "pairwise_table", "delivered_counts",
-           "LEADERBOARD_HEADERS", "PAIRWISE_HEADERS"]
+__all__ = ["write_leaderboard", "plot_leaderboard", "leaderboard_of", "leaderboard_comparisons", "leaderboard_table",
+           "pairwise_table", "LEADERBOARD_HEADERS", "PAIRWISE_HEADERS"]
 
-GROUP = ["dataset", "hardest_class", "model", "k"]
-STAT_COLUMNS = ["n", "mean_pp", "ci_low_pp", "ci_high_pp", "hier_ci_low_pp", "hier_ci_high_pp", "z", "p",
+GROUP = list(GROUP_KEYS)
+STAT_COLUMNS = ["family", "n", "mean_pp", "ci_low_pp", "ci_high_pp", "hier_ci_low_pp", "hier_ci_high_pp", "z", "p",
                 "p_holm", "verdict", "dropped_seeds"]
 LEADERBOARD_HEADERS = {
     "rank": "Rank", "generator": "Generator", "n_added": "Images added", "placebo_runs": "Placebo runs",
     "vs_real_mean_pp": "Gain vs real (pp)", "vs_real_ci_low_pp": "CI low (real)", "vs_real_ci_high_pp": "CI high (real)",
-    "vs_real_p_holm": "Holm p (real)", "vs_real_verdict": "Verdict vs real",
+    "vs_real_p_holm": "Holm p (real, secondary)", "vs_real_verdict": "Verdict vs real (secondary)",
     "vs_placebo_mean_pp": "Gain vs placebo (pp)", "vs_placebo_ci_low_pp": "CI low (placebo)",
-    "vs_placebo_ci_high_pp": "CI high (placebo)", "vs_placebo_p_holm": "Holm p (placebo)",
-    "vs_placebo_verdict": "Verdict vs placebo", "n": "n seeds",
+    "vs_placebo_ci_high_pp": "CI high (placebo)", "vs_placebo_p_holm": "Holm p (placebo, primary)",
+    "vs_placebo_verdict": "Verdict vs placebo (primary)", "n": "n seeds",
 }
 PAIRWISE_HEADERS = {"generator_a": "A", "generator_b": "B", "n": "n seeds", "mean_pp": "A − B (pp)",
-                    "ci_low_pp": "CI low", "ci_high_pp": "CI high", "z": "z", "p": "t-test p",
-                    "p_holm": "Holm p", "verdict": "Verdict"}
+                    "ci_low_pp": "CI low", "ci_high_pp": "CI high", "z": "z", "p": "seed t-test p",
+                    "p_holm": "Holm p (secondary)", "verdict": "Verdict"}
 
 
-def _counts_key(counts: dict | None) -> str:
-    return json.dumps({c: int(n) for c, n in sorted((counts or {}).items()) if n}, sort_keys=True)
+def _gen(label: str) -> str:
+    return label[label.index("[") + 1:-1]
 
 
-def delivered_counts(rows: pd.DataFrame, data: StudyData) -> dict[str, int] | None:
-    """The class counts a generator's ok synthetic runs added (None if they disagree or there are none)."""
-    keys = {_counts_key(data.runs.get(r, {}).get("added_counts")) for r in ok_runs(rows)["run_id"]}
-    return json.loads(keys.pop()) if len(keys) == 1 else None
+def _kind(arm_a: str, arm_b: str) -> str | None:
+    if not arm_a.startswith("synthetic["):
+        return None
+    if arm_b.startswith("placebo["):
+        return "vs placebo"
+    return "vs real" if arm_b == "real" else ("pairwise" if arm_b.startswith("synthetic[") else None)
 
 
-def matched_placebo(placebo: pd.DataFrame | None, counts: dict | None, data: StudyData) -> pd.DataFrame:
-    """Placebo runs (any status) whose added counts equal `counts` (placebo_counts == delivered counts)."""
-    if placebo is None or counts is None:
-        return pd.DataFrame(columns=[] if placebo is None else placebo.columns)
-    want = _counts_key(counts)
-    keep = [_counts_key(data.runs.get(r, {}).get("added_counts")) == want for r in placebo["run_id"]]
-    return placebo[np.asarray(keep, dtype=bool)] if len(placebo) else placebo
-
-
-def _jobs(data: StudyData):
-    """(key, kind, generator_a, generator_b, rows_a, rows_b, n_added, placebo_runs) per comparison."""
+def _sizes(data: StudyData) -> dict[tuple, tuple[int | None, int]]:
+    """(group values, synthetic label) → (images the generator added, runs of its matched placebo)."""
+    out = {}
     for key, arms in iter_arm_groups(data.frame):
-        gens = {lab[len("synthetic["):-1]: rows for lab, rows in arms.items() if lab.startswith("synthetic[")}
-        for g, rows in gens.items():
-            counts = delivered_counts(rows, data)
-            n_added = sum(counts.values()) if counts else None
-            plc = matched_placebo(arms.get("placebo"), counts, data)
-            if "real" in arms:
-                yield key, "vs real", g, "real", rows, arms["real"], n_added, len(plc)
-            if len(plc):
-                yield key, "vs placebo", g, "placebo", rows, plc, n_added, len(plc)
-        for g1, g2 in combinations(sorted(gens), 2):
-            yield key, "pairwise", g1, g2, gens[g1], gens[g2], None, None
+        for lab, rows in arms.items():
+            if lab.startswith("synthetic["):
+                keys = set(ok_runs(rows)["added_key"])
+                n_added = sum(json.loads(keys.pop()).values()) if len(keys) == 1 else None
+                plc = next((r for l, r in arms.items() if l.startswith("placebo[")
+                            and _gen(lab) in _gen(l).split("+")), None)
+                out[(*key.values(), lab)] = (n_added, 0 if plc is None else len(plc))
+    return out
 
 
 def leaderboard_comparisons(data: StudyData, rule: DecisionRule = DecisionRule(), seed: int = 0,
-                            n_boot: int = DEFAULT_N_BOOT) -> pd.DataFrame:
-    """Long frame: one row per (group, generator, comparison), Holm over all of them, verdict by `rule`.
-    Comparison i bootstraps from `np.random.default_rng([seed, 1, i])`."""
+                            n_boot: int = DEFAULT_N_BOOT, comparisons: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Long frame: one row per (group, generator, comparison) — the generator rows of the report's
+    comparisons (computed here unless ``comparisons`` is given), with their families' Holm p and verdicts."""
+    comp = comparisons_frame(data, rule, seed, n_boot) if comparisons is None else comparisons
+    cols = [*GROUP, "kind", "generator", "against", "n_added", "placebo_runs", *STAT_COLUMNS]
+    if comp.empty:
+        return pd.DataFrame(columns=cols)
+    sizes = _sizes(data)
     rows = []
-    for i, (key, kind, a, b, ra, rb, n_added, n_plc) in enumerate(_jobs(data)):
-        label = "/".join(map(str, key.values())) + f"/{a}−{b}"
-        st = compare_group_arms(ra, rb, data, np.random.default_rng([seed, 1, i]), n_boot, label)
-        rows.append({**key, "kind": kind, "generator": a, "against": b, "n_added": n_added,
-                     "placebo_runs": n_plc, **st})
-    if not rows:
-        return pd.DataFrame(columns=[*GROUP, "kind", "generator", "against", "n_added", "placebo_runs", *STAT_COLUMNS])
-    out = pd.DataFrame(adjust_study(rows, rule))
-    for c in ("mean", "ci_low", "ci_high", "hier_ci_low", "hier_ci_high"):
-        out[f"{c}_pp"] = 100.0 * out[c]
-    return out[[*GROUP, "kind", "generator", "against", "n_added", "placebo_runs", *STAT_COLUMNS]]
+    for r in comp.to_dict("records"):
+        kind = _kind(r["arm_a"], r["arm_b"])
+        if kind is None:
+            continue
+        n_added, n_plc = sizes.get((*[r[c] for c in GROUP], r["arm_a"]), (None, 0))
+        rows.append({**{c: r[c] for c in GROUP}, "kind": kind, "generator": _gen(r["arm_a"]),
+                     "against": _gen(r["arm_b"]) if kind == "pairwise" else r["arm_b"].split("[")[0],
+                     "n_added": n_added if kind != "pairwise" else None,
+                     "placebo_runs": n_plc if kind != "pairwise" else None,
+                     **{c: r[c] for c in ("family", "n", "mean_pp", "hier_ci_low_pp", "hier_ci_high_pp", "z", "p",
+                                          "verdict", "dropped_seeds")},
+                     "ci_low_pp": r["rule_ci_low_pp"], "ci_high_pp": r["rule_ci_high_pp"], "p_holm": r["rule_p"]})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def leaderboard_table(long: pd.DataFrame) -> pd.DataFrame:
@@ -130,12 +127,12 @@ def pairwise_table(long: pd.DataFrame) -> pd.DataFrame:
 def leaderboard_of(ctx) -> pd.DataFrame:
     """The long leaderboard frame of a ReportContext, computed once (bootstraps are the expensive part)."""
     if "_leaderboard" not in ctx.__dict__:
-        ctx.__dict__["_leaderboard"] = leaderboard_comparisons(ctx.data, ctx.rule, ctx.seed, ctx.n_boot)
+        ctx.__dict__["_leaderboard"] = leaderboard_comparisons(ctx.data, ctx.rule, comparisons=ctx.comparisons)
     return ctx.__dict__["_leaderboard"]
 
 
 def plot_leaderboard(long: pd.DataFrame, ax):
-    """Forest: per (group, generator) the gain vs real (circle) and vs its placebo (square), 95 % t CI,
+    """Forest: per (group, generator) the gain vs real (circle) and vs its placebo (square), the rule's CI,
     coloured by verdict; then the pairwise differences (diamond). Top to bottom in table order."""
     from benchmark.report.figures import VERDICT_COLORS
 
@@ -152,7 +149,7 @@ def plot_leaderboard(long: pd.DataFrame, ax):
     ax.set_yticks(y, labels, fontsize="small")
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
-    ax.set_xlabel("difference in hardest-class accuracy (pp), 95 % t CI over seeds")
+    ax.set_xlabel("difference in hardest-class accuracy (pp), the verdict rule's interval")
     ax.set_title("Generator leaderboard: o vs real, s vs count-matched placebo, D generator vs generator",
                  fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
@@ -170,9 +167,10 @@ def write_leaderboard(ctx, out_dir) -> dict:
     long = leaderboard_of(ctx)
     if long.empty or not (long["kind"] == "pairwise").any():
         return {}
-    note = (f"\nVerdict rule: {ctx.rule.describe()}. Holm adjustment over the {len(long)} leaderboard comparisons "
-            "(each generator vs real, vs its count-matched placebo, and every pair of generators). Placebo "
-            "matched by counts: the placebo runs whose added counts equal the generator's delivered counts.\n")
+    note = (f"\nVerdict rule: {ctx.rule.describe()}. The same rows, Holm p values and verdicts as the comparisons "
+            "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
+            "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
+            "equal the generator's delivered counts. CI and p: those the rule reads.\n")
     paths = write_table_formats(leaderboard_table(long), out_dir, "leaderboard", LEADERBOARD_HEADERS, digits=3,
                                 md_suffix=note, caption="Generator leaderboard (ranked by gain over placebo)")
     pair = pairwise_table(long)

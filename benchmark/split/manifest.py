@@ -61,6 +61,10 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
     else:
         idx, group_info = _per_image_split(order, dataset.classes, fractions, seed), None
     files = {s: [_entry(dataset, order[i]) for i in idx[s]] for s in SPLITS}
+    if group_info:  # each image's independent unit: statistics resample groups, not shots (benchmark/stats/crossed)
+        for s in SPLITS:
+            for e, i in zip(files[s], idx[s]):
+                e["group"] = int(groups[i])
     _refuse_cross_split_duplicates(files)
     split_of = [""] * len(order)
     for s in SPLITS:
@@ -161,6 +165,37 @@ def load_manifest(path: str | Path) -> dict:
         if field not in m:
             raise ManifestError(f"{path}: field {field!r} missing; expected a scarce-bench split manifest")
     return m
+
+
+def split_units(manifest: dict, split: str = "test") -> list[int] | None:
+    """The near-duplicate group of each file of ``split`` (aligned with :func:`split_items`), or None when
+    the split is per image (then every image is its own independent unit)."""
+    entries = manifest["files"][split]
+    return [int(e["group"]) for e in entries] if entries and all("group" in e for e in entries) else None
+
+
+def record_groups(manifest: dict, dataset: Dataset) -> dict:
+    """Add each file's near-duplicate ``group`` to a grouped manifest frozen before groups were recorded.
+
+    Recomputes the components ``build_split`` split by (same image order, hashes and ``max_bits``) and
+    refuses unless every group lies in one split, i.e. unless they are the groups that made this split.
+    The split itself (which file is where) is unchanged."""
+    info = (manifest.get("config") or {}).get("group")
+    if not info:
+        raise ManifestError("record_groups: the manifest's config.group is empty; a per-image split has no groups")
+    order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
+    groups = near_duplicate_groups(image_hashes([str(dataset.abspath(it.path)) for it in order]), int(info["max_bits"]))
+    gid = {it.path: int(g) for it, g in zip(order, groups)}
+    where: dict[int, set] = {}
+    for s in SPLITS:
+        for e in manifest["files"][s]:
+            e["group"] = gid[e["path"]]
+            where.setdefault(e["group"], set()).add(s)
+    straddle = [g for g, ss in where.items() if len(ss) > 1]
+    if straddle or len(set(groups)) != int(info["n_groups"]):
+        raise ManifestError(f"record_groups: {len(straddle)} groups straddle splits / {len(set(groups))} groups vs "
+                            f"config.group.n_groups={info['n_groups']}; these are not the groups of this split")
+    return manifest
 
 
 def split_items(manifest: dict, split: str) -> list[Item]:

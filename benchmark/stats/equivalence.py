@@ -67,10 +67,13 @@ def superiority_paired(d, margin: float = 0.0) -> dict[str, float]:
 
 
 def parity_verdict(tost: dict, sup_a: dict, sup_b: dict, alpha: float = 0.05) -> str:
-    """Plain words: 'A better' / 'B better' (one-sided p < α), 'equivalent (±δ)', or 'inconclusive'."""
-    if sup_a["p"] < alpha:
+    """Plain words: 'A better' / 'B better', 'equivalent (±δ)', or 'inconclusive'.
+
+    Superiority is two-sided at α: each one-sided direction at α/2 (two one-sided tests at α each would
+    be a two-sided test at 2α)."""
+    if sup_a["p"] < alpha / 2:
         return "A better"
-    if sup_b["p"] < alpha:
+    if sup_b["p"] < alpha / 2:
         return "B better"
     if tost.get("equivalent"):
         return f"equivalent (±{tost['margin']:g})"

@@ -1,0 +1,93 @@
+"""What is comparable to what: the design key of a run, arm labels, the count-matched placebo, seeds.
+
+Two runs may be paired only if everything that defines their numbers — dataset and frozen manifest,
+model, trainer (engine, budget, every setting), threads, k — is the same and they differ only in the
+arm's training data. ``design`` (a column of :func:`benchmark.records.records_frame`, :func:`benchmark.records.design_key`) hashes exactly
+that part of the cell, so runs of different designs land in different groups (separate rows), never
+averaged into one seed. Within a group an arm label is one design of training data:
+
+- ``synthetic[g]`` — generator g's set; ``synthetic[g#key]`` when g delivered several different sets
+  (another volume, another generator seed) in the same group;
+- ``placebo[g]`` — the placebo runs whose duplicated class counts equal what g's set delivered (the
+  placebo is count-matched to the delivery: :func:`matched_placebo`, the one rule used by Table 1, the
+  comparisons and the leaderboard); ``placebo[g+h]`` when g and h delivered the same counts (one
+  placebo cell serves both); ``placebo[n=…]`` for placebo runs no generator of the group matches.
+
+:func:`seed_series` refuses two runs of one label at one seed: that would be a mixed design.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+
+__all__ = ["GROUP_KEYS", "matched_placebo", "label_arms", "seed_series", "MixedDesignError"]
+
+GROUP_KEYS = ["dataset", "hardest_class", "model", "engine", "k", "design"]
+
+
+class MixedDesignError(ValueError):
+    """Runs that cannot be paired were about to be averaged."""
+
+
+def _is_none(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _delivered(rows: pd.DataFrame) -> str | None:
+    """The one added-counts key of a synthetic label's runs (ok runs first), or None if they disagree."""
+    ok = rows[rows["status"] == "ok"]
+    keys = set((ok if len(ok) else rows)["added_key"])
+    return keys.pop() if len(keys) == 1 else None
+
+
+def matched_placebo(placebo: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFrame:
+    """Placebo runs (any status) whose added class counts equal what ``synthetic``'s runs delivered."""
+    want = _delivered(synthetic) if len(synthetic) else None
+    if want is None or placebo.empty:
+        return placebo.iloc[0:0]
+    return placebo[placebo["added_key"] == want]
+
+
+def _synthetic_labels(rows: pd.DataFrame) -> pd.Series:
+    """``synthetic[g]``, or ``synthetic[g#key6]`` where one generator delivered several sets."""
+    keys_per_gen = rows.groupby("generator")["synthetic_key"].nunique()
+    def label(g, key):
+        return f"synthetic[{g}#{str(key)[:6]}]" if keys_per_gen.get(g, 1) > 1 else f"synthetic[{g}]"
+    return pd.Series([label(g, k) for g, k in zip(rows["generator"], rows["synthetic_key"])], index=rows.index)
+
+
+def label_arms(rows: pd.DataFrame) -> pd.Series:
+    """Arm label per run of one group (all statuses), as described in the module docstring."""
+    out = pd.Series([str(a) for a in rows["arm"]], index=rows.index, dtype=object)
+    syn = rows[(rows["arm"] == "synthetic") & rows["generator"].map(lambda g: not _is_none(g))]
+    out.loc[syn.index] = _synthetic_labels(syn)
+    placebo = rows[rows["arm"] == "placebo"]
+    if placebo.empty:
+        return out
+    owners: dict[str, list[str]] = {}
+    for lab, srows in syn.groupby(out.loc[syn.index], sort=True):
+        key = _delivered(srows)
+        if key is not None:
+            owners.setdefault(key, []).append(lab[len("synthetic["):-1])
+    for key, prow in placebo.groupby("added_key", sort=True):
+        gens = owners.get(key)
+        out.loc[prow.index] = (f"placebo[{'+'.join(gens)}]" if gens else
+                               f"placebo[n={sum(json.loads(key).values())}]")
+    return out
+
+
+def seed_series(rows: pd.DataFrame, label: str = "", metric: str = "hardest_acc") -> dict[int, float]:
+    """``{seed: metric}`` over one arm label's ok runs; two ok runs at one seed raise :class:`MixedDesignError`."""
+    ok = rows[(rows["status"] == "ok") & rows[metric].notna()] if len(rows) else rows
+    if ok.empty:
+        return {}
+    dup = ok[ok["seed"].duplicated(keep=False)]
+    if len(dup):
+        raise MixedDesignError(
+            f"{label}: runs {sorted(dup['run_id'])} are all seed(s) {sorted(set(dup['seed']))} of one arm and "
+            "design; expected one run per seed (they differ in something the design key does not cover)")
+    return {int(s): float(v) for s, v in zip(ok["seed"], ok[metric])}
