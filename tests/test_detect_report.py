@@ -63,3 +63,67 @@ def test_parity_never_calls_models_that_found_nothing_equivalent(study):
 
     frame = load_study(study).frame
     assert parity_table(frame, margin=0.5)["verdict"].tolist() == ["uninformative: both mAP < δ = 0.5"]
+
+
+def _six_seed_study(root, syn_shift=0.05, plus=None):
+    rng = __import__("numpy").random.default_rng(0)
+    base = 0.20 + 0.02 * rng.standard_normal(6)
+    arms = {("real", 0): base, ("placebo", 10): base + 0.003 * rng.standard_normal(6),
+            ("synthetic", 10): base + syn_shift + 0.004 * rng.standard_normal(6)}
+    if plus is not None:
+        arms[("real_plus", 10)] = arms[("synthetic", 10)] - plus
+    for (arm, n), values in arms.items():
+        for seed, v in enumerate(values):
+            write_record(root, _record(arm, n, seed, float(v)))
+    return root
+
+
+def test_detection_paired_holm_per_family_and_verdicts(study, tmp_path):
+    # issue 15 item 8: detection gets the classification rule's families, one Holm per family, verdicts
+    from statsmodels.stats.multitest import multipletests
+
+    from benchmark.report.collect import load_study
+    from benchmark.report.detection import DETECTION_RULE, paired_table
+
+    few = paired_table(load_study(study).frame)
+    assert set(few["verdict"]) == {"not tested"}          # 3 seeds < the rule's minimum of 5
+    t = paired_table(load_study(_six_seed_study(tmp_path / "six")).frame)
+    prim = t[t["family"] == "primary"]
+    assert list(prim["comparison"]) == ["synthetic − placebo"] and list(prim["metric"]) == ["hardest AP@.5:.95"]
+    for _, g in t.groupby("family"):
+        assert g["p_holm"].tolist() == pytest.approx(list(multipletests(g["p"], method="holm")[1]))
+    assert prim["verdict"].iloc[0] == "gain" and "these frozen test images only" in prim["population"].iloc[0]
+    assert not DETECTION_RULE.generalises
+
+
+def test_detection_parity_superiority_is_two_sided(tmp_path):
+    # d = synthetic − real_plus with a one-sided p between α/2 and α: two one-sided tests at α each used to
+    # call "synthetic better" (a two-sided test at 2α); now it is not
+    from scipy import stats
+
+    from benchmark.report.collect import load_study
+    from benchmark.report.detection import parity_table
+
+    d = __import__("numpy").array([0.010, 0.002, 0.012, -0.001, 0.009, 0.001])
+    one_sided = stats.ttest_1samp(d, 0, alternative="greater").pvalue
+    assert 0.025 < one_sided < 0.05
+    root = tmp_path / "par"
+    for seed, dv in enumerate(d):
+        write_record(root, _record("synthetic", 10, seed, 0.3 + dv))
+        write_record(root, _record("real_plus", 10, seed, 0.3))
+    row = parity_table(load_study(root).frame, margin=0.001).iloc[0]
+    assert row["p_differ"] == pytest.approx(2 * one_sided) and row["verdict"] != "synthetic better"
+
+
+def test_detection_duplicate_seed_is_refused(study):
+    # issue 15 item 9: detection kept the first of two runs at one seed silently
+    from benchmark.report.collect import load_study
+    from benchmark.report.design import MixedDesignError
+    from benchmark.report.detection import paired_table
+
+    dup = _record("placebo", 10, 0, 0.5)
+    dup["cell"]["placebo_seed"] = 3          # another cell, but the same arm, volume, seed and design
+    dup["run_id"] = run_id(dup["cell"])
+    write_record(study, dup)
+    with pytest.raises(MixedDesignError, match="share arm, volume and seed"):
+        paired_table(load_study(study).frame)

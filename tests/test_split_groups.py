@@ -68,3 +68,28 @@ def test_unknown_group_method_is_refused(tmp_path):
     ds = write_parts(tmp_path / "d", parts_per_class=5)
     with pytest.raises(ValueError, match="split.group='tile_id'"):
         build_split(ds, group={"method": "tile_id"})
+
+
+def test_grouped_manifest_records_each_files_unit(tmp_path):
+    # issue 15 item 5: the statistics resample the independent unit, so the manifest names it per file
+    import copy
+
+    from benchmark.split.manifest import ManifestError, record_groups, split_units
+
+    ds = write_parts(tmp_path / "d")
+    grouped = build_split(ds, seed=0, group={"method": "near_duplicate", "max_bits": 8})
+    units = split_units(grouped, "test")
+    parts = [part_of(e["path"]) for e in grouped["files"]["test"]]
+    assert len(units) == len(parts) and len(set(units)) == len(set(parts))           # one unit per part
+    assert all(len({u for u, p in zip(units, parts) if p == q}) == 1 for q in parts)
+    assert split_units(build_split(ds, seed=0), "test") is None                      # per image: no groups
+    # a grouped manifest frozen before groups were recorded gets exactly these groups back, split unchanged
+    old = copy.deepcopy(grouped)
+    for s in old["files"].values():
+        for e in s:
+            del e["group"]
+    assert record_groups(old, ds)["files"] == grouped["files"]
+    moved = copy.deepcopy(old)
+    moved["files"]["train"].append(moved["files"]["test"].pop())     # a part now straddles train and test
+    with pytest.raises(ManifestError, match="straddle"):
+        record_groups(moved, ds)

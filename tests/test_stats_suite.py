@@ -241,3 +241,21 @@ def test_summary_unchanged_by_suite():
     # the existing summary still gives SCARCE's z and the t-test on the same d
     s = paired_summary([1.0, 2.0, 3.0, 4.0])
     assert s["z"] == pytest.approx(3.872983, abs=1e-6) and s["p"] == pytest.approx(0.030466, abs=1e-6)
+
+
+def test_bootstrap_and_crossed_test_resample_independent_units():
+    # issue 15 item 5: six shots of one tile are one draw. Two tiles of 3 shots each, arm A right on tile 0
+    # and wrong on tile 1 in every seed; B the reverse. Per image the test set looks like 6 units and the
+    # seeds x images bootstrap can draw a 5-1 mix; by tile there are 2 units and a draw is all-or-nothing.
+    ca = np.tile([1, 1, 1, 0, 0, 0], (6, 1)).astype(float)
+    cb = 1.0 - ca
+    tiles = [0, 0, 0, 1, 1, 1]
+    by_tile = hierarchical_bootstrap_means(ca, cb, np.random.default_rng(0), 2000, units=tiles)
+    by_image = hierarchical_bootstrap_means(ca, cb, np.random.default_rng(0), 2000)
+    assert set(np.round(by_tile, 9)) == {-1.0, 0.0, 1.0}      # both tiles, or one tile twice
+    assert len(set(np.round(by_image, 9))) > 3
+    from benchmark.stats.crossed import crossed_test
+    assert crossed_test(ca - cb, tiles)["n_units"] == 2 and crossed_test(ca - cb)["n_units"] == 6
+    r = compare_arms({s: 0.5 for s in range(6)}, {s: 0.5 for s in range(6)}, np.random.default_rng(1),
+                     correct_a=dict(enumerate(ca)), correct_b=dict(enumerate(cb)), units=tiles)
+    assert r["n_test_images"] == 6 and r["n_units"] == 2
