@@ -24,7 +24,7 @@ from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_w
     library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
 from benchmark.split.manifest import check_no_synthetic_in_test, default_manifest_path, file_hashes, \
     load_manifest, manifest_sha256, split_items, verify
-from benchmark.train import create_engine, set_threads
+from benchmark.train import check_threads, create_engine, set_threads
 from benchmark.train.finetune import total_steps
 from benchmark.train.models import check_model
 
@@ -40,11 +40,12 @@ def study_dir(cfg: dict) -> Path:
     return Path(cfg["results_root"]) / cfg["study"]
 
 
-def make_cell(cfg: dict, mhash: str, arm: ArmData, seed: int) -> dict:
-    """Everything that defines the numbers of a run, and nothing else (no job number, no time)."""
+def make_cell(cfg: dict, mhash: str, arm: ArmData, seed: int, threads: int) -> dict:
+    """Everything that defines the numbers of a run, and nothing else (no job number, no time). `threads` is the
+    resolved torch thread count: float reduction order depends on it, so a run under another count is another cell."""
     return {"dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **arm.cell, "seed": int(seed),
             "k": cfg.get("k"), "model": cfg["model"], "trainer": cfg["trainer"],
-            "synthetic": cfg["synthetic"] if arm.arm != "real" else None}
+            "synthetic": cfg["synthetic"] if arm.arm != "real" else None, "threads": int(threads)}
 
 
 def requested_seeds(cfg: dict) -> list[int]:
@@ -65,6 +66,7 @@ def requested_seeds(cfg: dict) -> list[int]:
 def check_config(cfg: dict) -> None:
     """Refuse a config that can only fail, before data is read and before a failed record could be written
     (config mistakes are not training failures: they would be skipped, not retried, by later sweeps)."""
+    check_threads(cfg.get("threads", 1))  # an int >= 1 or "auto"; part of the cell
     create_engine(cfg["trainer"]["engine"])  # KeyError listing the known engines
     check_model(cfg["model"])
     if cfg["arm"]["name"] != "real":
@@ -120,9 +122,9 @@ def run_seeds(cfg: DictConfig | dict) -> list[dict]:
 
         return run_detection(cfg, _launcher_workers())
     t0 = time.perf_counter()
-    threads = set_threads(cfg.get("threads"), _launcher_workers())
     seeds = requested_seeds(cfg)
     check_config(cfg)
+    threads = set_threads(cfg.get("threads", 1), _launcher_workers())  # every job sets its own (part of the cell)
     dataset, manifest = load_frozen(cfg, seeds)
     ensure_writable(study_dir(cfg))
     # Without k all seeds share one training set (one engine call, vectorised where possible);
@@ -139,7 +141,7 @@ def _run_group(cfg: dict, dataset, manifest: dict, arm: ArmData, seeds: list[int
                t0: float) -> dict[int, dict]:
     """Lock the cells (another sweep may be on them), keep the records that exist, train the rest."""
     mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
-    cells = {s: make_cell(cfg, mhash, arm, s) for s in seeds}
+    cells = {s: make_cell(cfg, mhash, arm, s, threads) for s in seeds}
     with cell_locks(sdir, [run_id(c) for c in cells.values()]):  # files named by a run ID: written only
         out = {s: rec for s, c in cells.items() if (rec := _claim(cfg, sdir, c)) is not None}  # under its lock
         todo = [s for s in seeds if s not in out]
@@ -232,7 +234,7 @@ def _synthetic_info(arm: ArmData) -> dict | None:
 
 
 def _launcher_workers() -> int:
-    """n_jobs of the joblib launcher when running under it (so each worker gets its share of cores)."""
+    """n_jobs of the joblib launcher when running under it (`threads=auto` gives each worker its share of cores)."""
     try:
         from hydra.core.hydra_config import HydraConfig
 

@@ -108,13 +108,14 @@ def test_feature_key_covers_what_determines_the_numbers(tmp_path):
     m, t = cfg["model"], cfg["trainer"]
     keys = {feature_key(m, t), feature_key({**m, "image_size": 64}, t), feature_key(m, {**t, "views": 4}),
             feature_key(m, {**t, "augment": {**t["augment"], "rot90": False}}),
-            feature_key({**m, "name": "resnet18"}, t)}
+            feature_key({**m, "name": "resnet18"}, t), feature_key(m, t, threads=2)}  # threads: other last bits
     ckpt = tmp_path / "w.pth"
     ckpt.write_bytes(b"one")
     keys.add(feature_key({**m, "checkpoint": str(ckpt)}, t))
     ckpt.write_bytes(b"two")  # same path, other weights -> other key
     keys.add(feature_key({**m, "checkpoint": str(ckpt)}, t))
-    assert len(keys) == 7
+    assert len(keys) == 8
+    assert feature_key(m, t) == feature_key(m, t, threads=torch.get_num_threads())
     assert feature_key(m, {**t, "lr": 1.0, "max_steps": 3}) == feature_key(m, t)  # head settings: same features
 
 

@@ -75,3 +75,26 @@ def test_same_study_same_numbers_on_every_launcher(tmp_path):
         for rid, r in recs.items():
             assert json.dumps(r["metrics"], sort_keys=True) == json.dumps(base[rid]["metrics"], sort_keys=True)
             assert r["predictions"] == base[rid]["predictions"], (name, rid)
+
+
+def test_default_threads_same_records_under_basic_and_joblib(tmp_path):
+    """The same command, with no `threads=` given, gives identical records whether its jobs run one after
+    another (basic) or in 2 joblib workers: the default thread count is fixed (1), not cores / workers
+    (it used to be 2 threads under basic and 1 under joblib on 2 cores: other probabilities, one run ID)."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    tiny = [o for o in TINY if not o.startswith("threads=")]
+    studies = {}
+    for name, extra in {"basic": [], "joblib": ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]}.items():
+        cmd = [str(BIN / "scarce-run"), "-m", "dataset=demo", f"study={name}", "arm=real", "seed=0,1", *tiny,
+               *extra, f"results_root={tmp_path / 'results'}", f"cache_root={tmp_path / 'cache'}"]
+        p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+        recs = load_records(tmp_path / "results" / name)
+        assert len(recs) == 2 and {r["status"] for r in recs} == {"ok"}, name
+        studies[name] = {r["run_id"]: r for r in recs}
+    basic, joblib = studies["basic"], studies["joblib"]
+    assert set(basic) == set(joblib)
+    for rid, r in joblib.items():
+        assert r["cell"] == basic[rid]["cell"] and r["threads"] == basic[rid]["threads"] == 1
+        assert json.dumps(r["metrics"], sort_keys=True) == json.dumps(basic[rid]["metrics"], sort_keys=True)
+        assert r["predictions"] == basic[rid]["predictions"], rid

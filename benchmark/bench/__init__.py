@@ -130,7 +130,8 @@ def bench_study(p: dict, root: Path) -> dict:
     seeds = ",".join(str(s) for s in range(p["study_seeds"]))
     t0 = time.perf_counter()
     sweep, mem, _ = timed([BIN / "scarce-run", "-m", *common_overrides(p, root, "study_cache"), "study=bench_study",
-                           "trainer=featurebank", "arm=real,placebo,synthetic", f"seeds=[{seeds}]"])
+                           "trainer=featurebank", "arm=real,placebo,synthetic", f"seeds=[{seeds}]",
+                           f"threads={p['threads']}"])  # as measured before threads became a fixed default (1)
     timed([BIN / "scarce", "report", root / "bench_study"])
     table = pd.read_csv(root / "bench_study" / "report" / "table.csv")
     runs = 3 * p["study_seeds"]
@@ -141,7 +142,7 @@ def bench_study(p: dict, root: Path) -> dict:
 
 
 def bench_joblib(p: dict, root: Path) -> pd.DataFrame:
-    """Sweep throughput with 1 vs 2 joblib workers (torch threads = cores / workers), two workloads:
+    """Sweep throughput with 1 vs 2 joblib workers (`threads=auto`: torch threads = cores / workers), two workloads:
     compute-bound fine-tune runs, and one-seed feature-bank jobs on a warm feature cache (the warm-up
     sweep fills it first, so both worker counts find the same cache)."""
     fb_jobs = ["trainer=featurebank", "arm=real,placebo,synthetic", f"seed=range({p['joblib_fb_seeds']})",
@@ -161,7 +162,7 @@ def bench_joblib(p: dict, root: Path) -> pd.DataFrame:
         for n in (1, 2):
             wall, _, _ = timed([BIN / "scarce-run", "-m", *common_overrides(p, root, "jl_cache"),
                                 f"study=bench_jl{i}_{n}", *over, "hydra/launcher=parallel",
-                                f"hydra.launcher.n_jobs={n}"])
+                                f"hydra.launcher.n_jobs={n}", "threads=auto"])
             rate[n] = 60 * runs / wall
         rows.append({"workload": name, "runs": runs, "runs_per_min_1_worker": round(rate[1], 2),
                      "runs_per_min_2_workers": round(rate[2], 2), "speedup": round(rate[2] / rate[1], 2)})

@@ -34,7 +34,9 @@ def check_det_config(cfg: dict) -> None:
     """Refuse what can only fail, before any data is read (never recorded as a failed run)."""
     from benchmark.detect.arms import DET_ARMS
     from benchmark.detect.generators import DET_GENERATORS
+    from benchmark.train import check_threads
 
+    check_threads(cfg.get("threads", 1))  # an int >= 1 or "auto"; part of the cell
     if cfg["arm"]["name"] not in DET_ARMS:
         raise ValueError(f"arm={cfg['arm']['name']!r}: not a detection arm; expected one of {DET_ARMS}")
     if cfg["arm"]["name"] in ("synthetic", "placebo"):
@@ -54,12 +56,15 @@ def load_frozen_det(cfg: dict, seeds: list[int]) -> tuple[DetDataset, dict]:
 
 def run_detection(cfg: dict, workers: int = 1) -> list[dict]:
     """Run the cells of `seeds` (or `seed`) for one detection arm; one record per seed."""
+    import torch
+
     from benchmark.run import requested_seeds, study_dir
     from benchmark.train import set_threads
 
     t0 = time.perf_counter()
     seeds = requested_seeds(cfg)
     check_det_config(cfg)
+    threads = set_threads(cfg.get("threads", 1), workers)  # part of the cell
     ds, manifest = load_frozen_det(cfg, seeds)
     sdir = ensure_writable(study_dir(cfg)).parent
     hardest = manifest["hardest"]["class"]
@@ -69,10 +74,10 @@ def run_detection(cfg: dict, workers: int = 1) -> list[dict]:
     check_no_synthetic_in_test(manifest, arm.added)
     mhash, out = manifest_sha256(manifest), []
     for s in seeds:
-        threads = set_threads(cfg.get("threads"), workers)  # every job sets its own threads and seeds
+        torch.set_num_threads(threads)  # every seed starts from the cell's count
         cell = {"task": "detection", "dataset": ds.name, "manifest_sha256": mhash, **arm.cell, "seed": int(s),
                 "model": cfg["model"], "trainer": cfg["trainer"],
-                "synthetic": cfg["synthetic"] if arm.arm in ("synthetic", "placebo") else None}
+                "synthetic": cfg["synthetic"] if arm.arm in ("synthetic", "placebo") else None, "threads": threads}
         rid = run_id(cell)
         with cell_locks(sdir, [rid]):
             rec = _claim(cfg, sdir, rid, cell)

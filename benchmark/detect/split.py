@@ -25,7 +25,7 @@ def pilot_aps(cfg: dict, ds, manifest: dict, seeds: list[int]) -> dict[int, dict
     train, sel = det_split_items(manifest, "train"), det_split_items(manifest, "selection")
     out = {}
     for s in seeds:
-        set_threads(cfg.get("threads"))
+        set_threads(cfg.get("threads", 1))
         work = Path(cfg["cache_root"]).resolve() / "detect" / "pilots" / f"{ds.name}-{s}"
         try:
             res = fit_and_score(cfg, ds, train, sel, sel, s, ds.classes[0], work)

@@ -10,7 +10,7 @@ import numpy as np
 from benchmark.metrics import classification_metrics
 from benchmark.split.hardest import choose_hardest, fixed_hardest
 from benchmark.split.manifest import build_split, default_manifest_path, split_items, write_manifest
-from benchmark.train import create_engine, set_threads
+from benchmark.train import check_threads, create_engine, set_threads
 
 log = logging.getLogger("scarce.split")
 
@@ -31,6 +31,7 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
                out: Path | None = None, force: bool = False) -> tuple[Path, dict]:
     from benchmark.run import dataset_from_cfg
 
+    check_threads(cfg.get("threads", 1))  # before any data is read
     if cfg["dataset"].get("task") == "detection":  # boxes + per-class AP pilots: benchmark/detect/split.py
         from benchmark.detect.split import make_det_split
 
@@ -39,7 +40,7 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
     out = out or default_manifest_path(dataset.name)
     if out.exists() and not force:
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
-    set_threads(cfg.get("threads"))
+    set_threads(cfg.get("threads", 1))
     options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")}
     split_cfg = cfg.get("split") or {}
     group = {"method": split_cfg["group"], "max_bits": split_cfg.get("group_max_bits", 8)} \

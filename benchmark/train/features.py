@@ -67,10 +67,14 @@ def n_views(trainer_cfg: dict) -> int:
     return v
 
 
-def feature_key(model_cfg: dict, trainer_cfg: dict) -> str:
+def feature_key(model_cfg: dict, trainer_cfg: dict, threads: int | None = None) -> str:
+    """The cache key of extracted features: everything that changes their bits, the torch thread count included
+    (it changes float reduction order: ~1e-5 for EfficientNet-Lite0), so a cell never reads features another
+    thread count made. `threads` defaults to torch's current count (what the run set from its `threads`)."""
+    threads = torch.get_num_threads() if threads is None else int(threads)
     blob = json.dumps({"model": model_cfg["name"], "weights": weights_identity(model_cfg),
                        "image_size": int(model_cfg["image_size"]), "views": n_views(trainer_cfg),
-                       "augment": trainer_cfg.get("augment", {}), "code": CODE_VERSION},
+                       "augment": trainer_cfg.get("augment", {}), "code": CODE_VERSION, "threads": threads},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
