@@ -30,6 +30,10 @@ def test_tiny_detection_study_to_report(tmp_path):
     p = r["predictions"]
     assert len(p["paths"]) == m["n_test_images"] == len(p["boxes"]) == len(p["scores"]) == len(p["classes"])
     assert r["timings"]["train_s"] > 0 and r["fit"]["epochs"] == 1
+    # the seed reaches the shuffle, and ultralytics trained with the cell's thread count (not its own)
+    r1 = next(x for x in records if x["cell"]["arm"] == "synthetic" and x["cell"]["seed"] == 1)
+    assert r["fit"]["shuffle_seed"] != r1["fit"]["shuffle_seed"]
+    assert r["fit"]["threads"] == r["cell"]["threads"] == r["threads"] == 2
     plc = next(r for r in records if r["cell"]["arm"] == "placebo" and r["cell"]["seed"] == 0)
     assert plc["n_added"] == r["n_added"] and plc["cell"]["placebo_counts"] == {"speck": 4}
 

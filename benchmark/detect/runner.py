@@ -20,10 +20,14 @@ from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_w
 from benchmark.split.manifest import check_no_synthetic_in_test, file_hashes, manifest_sha256
 
 log = logging.getLogger("scarce")
-DETERMINISM = ("ultralytics deterministic=True (torch.use_deterministic_algorithms, warn_only) and seed=<run seed> "
-               "(python/numpy/torch RNGs, dataloader shuffle); on CPU the same config, seed and thread count "
-               "give the same numbers. On GPU some ultralytics ops have no deterministic kernel (warned, not "
-               "enforced), so numbers can differ between runs there.")
+DETERMINISM = ("ultralytics deterministic=True (torch.use_deterministic_algorithms, warn_only). The run seed varies "
+               "weight init and augmentation (ultralytics init_seeds(seed): python/numpy/torch RNGs) and the train "
+               "batch order (the train loader's shuffle generator is seeded from the run seed by "
+               "benchmark/detect/yolo.py, whatever the ultralytics release does; the shuffle seed is in fit); "
+               "validation and test loaders are not shuffled. torch threads are pinned to the cell's `threads` "
+               "in training, validation and prediction. On CPU the same cell (config, seed, threads) gives the "
+               "same numbers. On GPU some ultralytics ops have no deterministic kernel (warned, not enforced), so "
+               "numbers can differ between runs there.")
 
 
 def det_split_items(manifest: dict, split: str) -> list[DetItem]:
@@ -64,7 +68,7 @@ def run_detection(cfg: dict, workers: int = 1) -> list[dict]:
     t0 = time.perf_counter()
     seeds = requested_seeds(cfg)
     check_det_config(cfg)
-    threads = set_threads(cfg.get("threads", 1), workers)  # part of the cell
+    threads = set_threads(cfg.get("threads", 1), workers)  # part of the cell; pinned through ultralytics (yolo.py)
     ds, manifest = load_frozen_det(cfg, seeds)
     sdir = ensure_writable(study_dir(cfg)).parent
     hardest = manifest["hardest"]["class"]

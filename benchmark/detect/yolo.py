@@ -5,6 +5,12 @@ written from the parsed boxes, so VOC and YOLO sources look the same), keyed by 
 ultralytics validates on the data YAML's `val` at the last epoch and keeps `best.pt`: we point `val` at a
 few *selection* images (never test), ignore it, and always score `last.pt` (the EMA weights after the last
 step, as ultralytics saves them), so nothing is selected on test. mAP comes from ultralytics' own validator.
+
+Two things ultralytics would otherwise decide for itself are pinned here, so the cell says what a run did:
+- batch order: the train loader's shuffle generator is seeded from the run seed (`SeededDetectionTrainer`);
+  some ultralytics releases seed it with a constant, which gives every seed (and every arm of equal size) one order;
+- torch threads: `select_device` resets them to ultralytics' own count (cores - 1, at most 8) in the trainer,
+  validator and predictor; callbacks put back the count the caller set (`threads`, part of the cell).
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.labels import yolo_lines
 from benchmark.detect.offline import ultralytics
 
+SHUFFLE_BASE = 6148914691236517205  # ultralytics' base for its train loader's generator (build_dataloader)
 VAL_IMAGES = 16  # selection images ultralytics' own end-of-training validation sees (unused, see fit_and_score)
 # trainer keys passed to ultralytics as they are (everything else in conf/trainer/yolo.yaml is ours)
 YOLO_TRAIN_KEYS = ("epochs", "batch", "optimizer", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs",
@@ -82,6 +89,74 @@ def build_model(model_cfg: dict, nc: int):
     return YOLO(name, task="detect")
 
 
+def shuffle_seed(seed: int) -> int:
+    """The train loader's shuffle seed for run seed `seed`: ultralytics 8.4.190's own derivation (base + RANK + seed,
+    RANK = -1 in a single-process run), so on releases that already follow the seed the order is unchanged."""
+    return (SHUFFLE_BASE - 1 + int(seed)) % (1 << 64)
+
+
+def seed_shuffle(loader, seed: int) -> int:
+    """Seed the generator(s) that order `loader`'s batches from the run seed (the DataLoader's, used for the
+    workers' base seed, and its sampler's, used for the permutation); returns the shuffle seed."""
+    import torch
+
+    value = shuffle_seed(seed)
+    sampler = getattr(loader, "sampler", None)
+    gens = [g for g in (getattr(loader, "generator", None), getattr(sampler, "generator", None)) if g is not None]
+    if sampler is not None and hasattr(sampler, "generator") and sampler.generator is None:
+        sampler.generator = torch.Generator()  # a RandomSampler without one would draw from the global RNG
+        gens.append(sampler.generator)
+    if not gens:
+        raise RuntimeError(f"{type(loader).__name__} has no generator to seed; cannot make its shuffle follow the seed")
+    for g in {id(g): g for g in gens}.values():
+        g.manual_seed(value)
+    return value
+
+
+_TRAINER = None
+
+
+def seeded_trainer():
+    """ultralytics' DetectionTrainer whose train loader is shuffled by the run seed (`args.seed`); passed to
+    `YOLO.train(trainer=...)`, ultralytics' own hook for a custom trainer. Built on first use (after the
+    offline import)."""
+    global _TRAINER
+    if _TRAINER is None:
+        from ultralytics.models.yolo.detect import DetectionTrainer
+
+        class SeededDetectionTrainer(DetectionTrainer):
+            shuffle_seed = None
+
+            def get_dataloader(self, dataset_path, batch_size=16, rank=0, mode="train"):
+                loader = super().get_dataloader(dataset_path, batch_size=batch_size, rank=rank, mode=mode)
+                if mode == "train":
+                    self.shuffle_seed = seed_shuffle(loader, int(self.args.seed))
+                return loader
+
+        _TRAINER = SeededDetectionTrainer
+    return _TRAINER
+
+
+def pin_threads(model, n: int) -> dict:
+    """Keep torch at `n` threads through `model`'s training, validation and prediction: ultralytics'
+    select_device resets the count when a trainer, validator or predictor starts, before these events.
+    Returns {event: threads seen when training's first epoch started}, for the record."""
+    import torch
+
+    seen: dict = {}
+
+    def pin(_):
+        torch.set_num_threads(n)
+
+    def check(trainer):
+        seen.setdefault("train", torch.get_num_threads())
+
+    for event in ("on_pretrain_routine_start", "on_val_start", "on_predict_start"):
+        model.add_callback(event, pin)
+    model.add_callback("on_train_epoch_start", check)
+    return seen
+
+
 def train_args(cfg: dict, data: Path, seed: int, run_dir: Path) -> dict:
     t = cfg["trainer"]
     args = {k: t[k] for k in YOLO_TRAIN_KEYS if t.get(k) is not None}
@@ -95,7 +170,10 @@ def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: li
                   seed: int, hardest: str, work: Path) -> dict:
     """Train one seed on `train`, score `last.pt` on `test`; returns record fields (metrics, predictions...)."""
     ultralytics(cfg.get("cache_root"))
+    import torch
     from ultralytics import YOLO
+
+    threads = torch.get_num_threads()  # what the caller set from `threads` (benchmark.train.set_threads)
 
     sets = Path(cfg["cache_root"]).resolve() / "detect" / "sets"
     # ultralytics validates `val` after the last epoch whatever `val=False` says; we never use that result
@@ -104,10 +182,16 @@ def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: li
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model = build_model(cfg["model"], len(ds.classes))
-    model.train(**train_args(cfg, data_yaml(work / "train.yaml", tr, sel, ds.classes), seed, work))
+    seen = pin_threads(model, threads)
+    model.train(trainer=seeded_trainer(), **train_args(cfg, data_yaml(work / "train.yaml", tr, sel, ds.classes), seed,
+                                                       work))
     trainer = model.trainer
+    if trainer.shuffle_seed is None or seen.get("train") != threads:
+        raise RuntimeError(f"ultralytics ran without the pinned shuffle seed or threads (shuffle seed "
+                           f"{trainer.shuffle_seed}, threads {seen.get('train')} instead of {threads})")
     t_train = time.perf_counter() - t0
     last = YOLO(str(trainer.last))
+    pin_threads(last, threads)
     t1 = time.perf_counter()
     ev = cfg["trainer"].get("eval", {})
     common = dict(imgsz=int(cfg["model"]["image_size"]), device="cpu", verbose=False)
@@ -118,7 +202,7 @@ def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: li
     preds = predictions(last, ds, test, ev, common)
     fit = {"epochs": int(trainer.epochs), "iterations_per_epoch": int(len(trainer.train_loader)),
            "batches": int(len(trainer.train_loader) * trainer.epochs), "train_images": len(train),
-           "final_epoch_loss": _losses(trainer),
+           "final_epoch_loss": _losses(trainer), "shuffle_seed": int(trainer.shuffle_seed), "threads": threads,
            "weights": "last.pt (EMA after the last step)"}
     return {"metrics": metrics, "predictions": preds, "fit": fit,
             "timings": {"train_s": t_train, "eval_s": time.perf_counter() - t1}}
