@@ -23,7 +23,7 @@ from benchmark.generators import GENERATORS
 from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_writable, existing_record, \
     library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
 from benchmark.split.manifest import check_no_synthetic_in_test, default_manifest_path, file_hashes, \
-    load_manifest, manifest_sha256, split_items, verify
+    load_manifest, manifest_sha256, split_items, split_units, verify
 from benchmark.train import check_threads, create_engine, set_threads
 from benchmark.train.finetune import total_steps
 from benchmark.train.models import check_model
@@ -149,6 +149,8 @@ def _run_group(cfg: dict, dataset, manifest: dict, arm: ArmData, seeds: list[int
         for s in todo:
             record = _base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
             record.update(results[s])
+            if record["status"] == "ok" and (units := split_units(manifest, "test")) is not None:
+                record["predictions"]["groups"] = units  # independent test units (benchmark/stats/crossed)
             record["timings"] = {"total_s": time.perf_counter() - t0, "seeds_in_job": len(todo)}
             _log_record(record, write_record(sdir, record))
             out[s] = record
