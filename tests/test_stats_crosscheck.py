@@ -11,9 +11,10 @@ used: the Monte Carlo bootstrap intervals and the Monte Carlo sign-flip p beyond
 statistically (a band of 5 MC standard errors around the exact distribution); the seeds × units interval
 bounds are compared at 1e-8 (see ``CROSS_CI_TOL``).
 
-Defects found by this cross-check are pinned by ``xfail(strict=True)`` tests (``*_BUG`` reasons) and, in the
-parametrised checks, reported as xfail or accepted only at the exact condition that triggers them, so the
-file passes today and flags the fixes when they land.
+Five defects this cross-check found were fixed in issue 15; each keeps a regression test here (the
+``*_FIXED`` texts say what was wrong): sign-flip ties off the decimal grid, Wilcoxon zeros beyond 16 values,
+the crossed test's df at exact mean-square ties, superiority p = 0 for constant differences, and TOST's
+float noise at the margin.
 """
 from __future__ import annotations
 
@@ -156,9 +157,9 @@ def brute_signflip(exact) -> float:
 
 
 def brute_wilcoxon(exact) -> float:
-    """Two-sided Wilcoxon signed-rank p with zeros dropped and mid-ranks for ties: exact over all 2^n sign
-    patterns up to 16 non-zero differences; above, the normal approximation with the tie correction
-    (no continuity correction), written out."""
+    """Two-sided Wilcoxon signed-rank p with zeros dropped and mid-ranks for ties, exact over all 2^n sign
+    patterns: plain enumeration up to 16 non-zero differences; above, the same count aggregated over
+    partial sums of the doubled mid-ranks (a dict, no numpy convolution)."""
     if not exact:
         return NAN
     x = [v for v in exact if v != 0]
@@ -173,10 +174,15 @@ def brute_wilcoxon(exact) -> float:
         bits = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
         rplus2 = bits @ np.asarray(rank2, dtype=np.int64)
         return float(np.mean(np.abs(2 * rplus2 - total2) >= abs(2 * obs2 - total2)))
-    ties = [ab.count(v) for v in set(ab)]
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - sum(t ** 3 - t for t in ties) / 48.0
-    z = (obs2 / 2.0 - n * (n + 1) / 4.0) / math.sqrt(var)
-    return float(2.0 * st.norm.sf(abs(z)))
+    counts = {0: 1}
+    for r in rank2:
+        nxt: dict[int, int] = defaultdict(int)
+        for t, c in counts.items():
+            nxt[t] += c
+            nxt[t + r] += c
+        counts = nxt
+    hits = sum(c for t, c in counts.items() if abs(2 * t - total2) >= abs(2 * obs2 - total2))
+    return hits / 2 ** n
 
 
 def ref_ttest(d, exact, conf: float = 0.95) -> dict:
@@ -299,25 +305,17 @@ def ref_cross(A: dict, conf: float, _source: int | None = None) -> dict:
     return out
 
 
-# The same 10-decimal rounding of SS_resid moves MS_e by up to 2.5e-11; where Satterthwaite's df falls below 1
-# the t quantile is so steep in df that the interval bounds move by up to ~2e-9 relative. Interval bounds of the
-# seeds × units test are therefore compared at 1e-8 (p, se and df stay at 1e-9).
-CROSS_CI_TOL = 1e-8
+CROSS_CI_TOL = 1e-9  # interval bounds of the seeds × units test: the same tolerance as everything else
 
 
 def check_cross(got: dict, want: dict, keys, what: str = "") -> dict:
     """``got[ours] == want[theirs]`` for every pair in ``keys``; returns the reference branch matched.
 
-    KNOWN DISCREPANCY (reported on issue 15; pinned by the xfail tests ``test_crossed_exact_tie_*``):
-    crossed_anova rounds SS_resid to 10 decimals, so when MS_s + MS_u − MS_e exactly ties the largest single
-    mean square (MS_e = MS_s or MS_e = MS_u, common with coarse 0/1 data) the rounding decides the branch and
-    the project takes Satterthwaite's df where the documented order takes n − 1 or G − 1. Only at such an
-    exact tie is that Satterthwaite branch accepted here; everywhere else the documented branch is required."""
-    for cand in [want, *want.get("alts", [])]:
-        if all(close(got[k], cand[k2], CROSS_CI_TOL if "ci" in k else TOL) for k, k2 in keys):
-            return cand
-    tie = f" (or at the tie {[want['alts'][0][k2] for _, k2 in keys]})" if want.get("alts") else ""
-    raise AssertionError(f"{what}: got {[got[k] for k, _ in keys]}, expected {[want[k2] for _, k2 in keys]}{tie}")
+    At an exact tie (MS_e = MS_s or MS_e = MS_u) only the documented branch (n − 1 or G − 1) is accepted:
+    ``CROSSED_TIE_FIXED``."""
+    if all(close(got[k], want[k2], CROSS_CI_TOL if "ci" in k else TOL) for k, k2 in keys):
+        return want
+    raise AssertionError(f"{what}: got {[got[k] for k, _ in keys]}, expected {[want[k2] for _, k2 in keys]}")
 
 
 def ref_unit_totals(diff, units):
@@ -540,13 +538,7 @@ def test_ttest_paired_vs_scipy(seed):
     assert all(math.isnan(v) for v in PA.ttest_paired(d[:1], conf).values())
 
 
-def decimal_exact(exact) -> bool:
-    """Every value has a finite decimal expansion of <= 10 digits (denominator divides 10^10), so rounding
-    to 10 decimals lands exactly on the grid and sums of rounded values keep their ties."""
-    return all(10 ** 10 % v.denominator == 0 for v in exact)
-
-
-SIGNFLIP_BUG = ("KNOWN BUG (reported on issue 15): signflip_p permutes d rounded to 10 decimals; for k/m with m "
+SIGNFLIP_FIXED = ("FIXED in issue 15, regression test: was: signflip_p permutes d rounded to 10 decimals; for k/m with m "
                 "not dividing 10^10 (3, 6, 7, 9, 11, 12 images) the rounded values are off the grid by up to "
                 "5e-11, sums that tie exactly differ by more than scipy's 1e-14 relative tolerance, and the "
                 "tied sign patterns are dropped from the count")
@@ -557,14 +549,12 @@ def test_signflip_p_vs_enumeration_and_scipy(seed):
     _, _, d, exact = grid_case(seed)
     got = PA.signflip_p(d)
     want = brute_signflip(exact)
-    r = np.round(d, 10) + 0.0
+    r = np.asarray(numerators(exact), float)  # the differences in whole units of their exact k/m grid
     if r.size <= 16:  # exact: scipy.stats.permutation_test on the rounded data, and brute-force enumeration
         if np.any(r != 0):
             res = st.permutation_test((r,), np.mean, permutation_type="samples", vectorized=True,
                                       n_resamples=np.inf, alternative="two-sided")
             check(got, min(1.0, res.pvalue), "sign-flip p vs scipy")
-        if not close(got, want) and not decimal_exact(exact):
-            pytest.xfail(f"{SIGNFLIP_BUG}: got {got}, exact {want}")
         check(got, want, "sign-flip p vs enumeration")
     else:
         # Monte Carlo (2^16 random sign patterns, documented fixed seed): equal to scipy's run with the same
@@ -573,15 +563,12 @@ def test_signflip_p_vs_enumeration_and_scipy(seed):
                                   n_resamples=2 ** 16, alternative="two-sided", rng=np.random.default_rng(0))
         check(got, min(1.0, res.pvalue), "MC sign-flip p vs scipy")
         within = abs(got - want) <= 5 * math.sqrt(want * (1 - want) / 2 ** 16) + 4.0 / 2 ** 16
-        if not within and not decimal_exact(exact):
-            pytest.xfail(f"{SIGNFLIP_BUG}: got {got}, exact {want}")
         assert within, (got, want)
     if is_const(exact) and exact[0] != 0:
         check(got, 2.0 / 2 ** len(d), "constant d")
     assert math.isnan(PA.signflip_p([]))
 
 
-@pytest.mark.xfail(strict=True, reason=SIGNFLIP_BUG)
 @pytest.mark.parametrize("ka, kb, m, exact_p", [([0, 2, 3, 3], [1, 3, 1, 1], 3, 0.75),
                                                 ([6, 12, 3, 12], [11, 11, 7, 8], 12, 0.875),
                                                 ([1, 5, 5, 7], [0, 7, 3, 6], 7, 0.75)])
@@ -591,7 +578,7 @@ def test_signflip_p_keeps_exact_ties_off_the_decimal_grid(ka, kb, m, exact_p):
     check(PA.signflip_p(np.array(ka) / m - np.array(kb) / m), exact_p, "sign-flip p")
 
 
-WILCOXON_BUG = ("KNOWN BUG (reported on issue 15): wilcoxon_p picks the exact path from the number of non-zero "
+WILCOXON_FIXED = ("FIXED in issue 15, regression test: was: wilcoxon_p picks the exact path from the number of non-zero "
                 "differences but passes the zeros to scipy too; with more than 16 values in all, 2^n exceeds "
                 "n_resamples = 2^16 and scipy draws random sign patterns from an unseeded generator: the p is "
                 "neither exact nor reproducible (and each call takes ~20 s)")
@@ -612,8 +599,8 @@ def test_wilcoxon_p_vs_exact_signed_rank_enumeration(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_wilcoxon_p_normal_approximation_above_16(seed):
-    """More than 16 non-zero differences (ties and zeros included): the tie-corrected normal approximation."""
+def test_wilcoxon_p_exact_above_16(seed):
+    """More than 16 non-zero differences (ties and zeros included): still exact (and reproducible)."""
     rng = rng_for(21, seed)
     m = int(rng.integers(5, 13))
     n = int(rng.integers(17, 40))
@@ -626,7 +613,8 @@ def test_wilcoxon_p_normal_approximation_above_16(seed):
             ka[i] = kb[i] + 1 if kb[i] < m else kb[i] - 1
     exact = [Fraction(int(x) - int(y), m) for x, y in zip(ka, kb)]
     assert sum(v != 0 for v in exact) > 16
-    check(PA.wilcoxon_p(ka / m - kb / m), brute_wilcoxon(exact), "Wilcoxon p (normal approximation)")
+    check(PA.wilcoxon_p(ka / m - kb / m), brute_wilcoxon(exact), "Wilcoxon p (exact, n > 16)")
+    check(PA.wilcoxon_p(ka / m - kb / m), PA.wilcoxon_p(ka / m - kb / m), "reproducible")
 
 
 def test_wilcoxon_issue_example():
@@ -637,10 +625,6 @@ def test_wilcoxon_issue_example():
     check(PA.wilcoxon_p(a - b), 0.0625, "issue 15 item 1")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif("'slow' not in config.getoption('markexpr')", reason="~25 s (scipy's 2^16 random sign "
-                    "patterns); run with -m slow")
-@pytest.mark.xfail(strict=True, reason=WILCOXON_BUG)
 def test_wilcoxon_p_exact_with_zeros_beyond_16_values():
     # 7 zeros and 10 positive differences: exact two-sided p = 2 / 2^10 (all-plus or all-minus)
     d = np.r_[np.zeros(7), np.arange(1, 11) / 20]
@@ -841,13 +825,12 @@ def test_crossed_test_without_unit_effect_is_the_seed_t(seed):
     check(got["unit_var"], 0.0, "unit_var")
 
 
-CROSSED_TIE_BUG = ("KNOWN BUG (reported on issue 15): crossed_anova rounds SS_resid to 10 decimals (an absolute "
+CROSSED_TIE_FIXED = ("FIXED in issue 15, regression test: was: crossed_anova rounds SS_resid to 10 decimals (an absolute "
                    "rounding of a sum of squares, not a grid value); at an exact tie MS_e = MS_s or MS_e = MS_u "
                    "the rounding makes MS_s + MS_u − MS_e exceed the largest single term by ~1e-11, so "
                    "crossed_variance takes Satterthwaite's df instead of n − 1 / G − 1")
 
 
-@pytest.mark.xfail(strict=True, reason=CROSSED_TIE_BUG)
 @pytest.mark.parametrize("diff, df, source", [
     # one discordant image of one seed: MS_s = MS_u = MS_e = 1/6; the seed term is (tied) largest → df 1,
     # p = scipy's t-test on the per-seed means [1/3, 0] = 0.5 (the project: df 0.5, p 0.602)
@@ -1457,8 +1440,10 @@ def test_tost_paired_vs_statsmodels_ttost_paired(seed):
     n = d.size
     assert got["n"] == n and got["margin"] == margin and got["alpha"] == alpha
     mean = float(np.mean(d))
-    if np.all(d == d[0]):  # documented: a constant d is certain about its mean
-        inside = -margin < mean < margin
+    if len(set(np.round(d, 10))) == 1:  # documented: constant on its grid, certain about its mean
+        g = Fraction(mean).limit_denominator(10 ** 6)
+        inside = -Fraction(margin).limit_denominator(10 ** 6) < g < Fraction(margin).limit_denominator(10 ** 6)
+        mean = float(g)
         want = {"mean": mean, "se": 0.0, "df": n - 1, "p_tost": 0.0 if inside else 1.0, "ci_low": mean,
                 "ci_high": mean, "p_lower": float(mean <= -margin), "p_upper": float(mean >= margin)}
         assert got["equivalent"] == inside
@@ -1483,10 +1468,12 @@ def test_superiority_paired_vs_scipy_one_sided(seed):
     d, margin, _ = equiv_case(seed)
     margin = (0.0, -margin, margin)[seed % 3]
     got = EQ.superiority_paired(d, margin)
-    if np.all(d == d[0]):
+    if len(set(np.round(d, 10))) == 1:  # constant on its grid (float noise aside)
         mean = float(np.mean(d))
         want_t = 0.0 if mean == margin else math.copysign(math.inf, mean - margin)
-        want_p = 0.0 if mean > margin else 1.0  # documented degenerate choice (see the report on issue 15)
+        gap = Fraction(mean - margin).limit_denominator(10 ** 6)
+        want_t = 0.0 if gap == 0 else math.copysign(math.inf, gap)
+        want_p = 0.5 ** d.size if gap > 0 else 1.0  # exact one-sided sign-flip bound: only all-plus reaches it
     else:
         res = st.ttest_1samp(d, margin, alternative="greater")
         want_t, want_p = res.statistic, res.pvalue
@@ -1496,27 +1483,25 @@ def test_superiority_paired_vs_scipy_one_sided(seed):
     assert math.isnan(EQ.superiority_paired(d[:1])["p"])
 
 
-SUPERIORITY_BUG = ("KNOWN BUG (reported on issue 15, the detection-track twin of item 2): superiority_paired "
+SUPERIORITY_FIXED = ("FIXED in issue 15, regression test, the detection-track twin of item 2: was: superiority_paired "
                    "gives p = 0 for constant differences, so two seeds at +0.1 make parity_verdict and the "
                    "detection report's p_differ say 'better'; no design of n seeds can give a one-sided p below "
                    "the exact sign-flip bound 1/2^n")
 
 
-@pytest.mark.xfail(strict=True, reason=SUPERIORITY_BUG)
 @pytest.mark.parametrize("d", [[0.1, 0.1], [0.02, 0.02, 0.02]])
 def test_superiority_paired_constant_differences_respect_the_sign_flip_bound(d):
     assert EQ.superiority_paired(d)["p"] >= 1.0 / 2 ** len(d)
 
 
-TOST_GRID_BUG = ("KNOWN BUG (reported on issue 15, item 1's float noise in TOST): the constant branch compares the "
+TOST_GRID_FIXED = ("FIXED in issue 15, regression test, item 1's float noise in TOST: was: the constant branch compares the "
                  "float mean with the margin without putting it on the grid, so d = 0.6 − 0.4 "
                  "(= 0.19999999999999996) three times with margin 0.2 — a difference exactly at the margin, "
                  "where H0 holds — is declared equivalent with p_tost = 0, while 0.8 − 0.6 gives p_tost = 1")
 
 
-@pytest.mark.xfail(strict=True, reason=TOST_GRID_BUG)
 def test_tost_paired_constant_difference_at_the_margin_is_not_equivalent():
-    assert EQ.tost_paired([0.8 - 0.6] * 3, 0.2)["equivalent"] is False  # passes today
+    assert EQ.tost_paired([0.8 - 0.6] * 3, 0.2)["equivalent"] is False
     got = EQ.tost_paired([0.6 - 0.4] * 3, 0.2)
     assert got["equivalent"] is False and got["p_tost"] == 1.0
 

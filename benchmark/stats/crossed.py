@@ -87,7 +87,7 @@ def crossed_anova(y, weights=None) -> dict:
     ss_s = g * ((rows - grand[..., None]) ** 2).sum(axis=-1)
     ss_u = n * (w * (cols - grand[..., None]) ** 2).sum(axis=-1)
     resid = y - rows[..., :, None] - cols[..., None, :] + grand[..., None, None]
-    ss_e = np.maximum(0.0, on_grid((wb * resid ** 2).sum(axis=(-2, -1))))
+    ss_e = np.maximum(0.0, (wb * resid ** 2).sum(axis=(-2, -1)))
     df_s, df_u = n - 1, g - 1
     df_e = df_s * df_u
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -102,12 +102,15 @@ def crossed_variance(a: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     var = max(MS_s, MS_u, MS_s + MS_u − MS_e) / (nG); df n − 1 when the seed term is the largest,
     G − 1 when the unit term is, else Satterthwaite's (1946) df of the combination. ``source`` is
-    0 (seeds), 1 (units) or 2 (seeds + units).
+    0 (seeds), 1 (units) or 2 (seeds + units). MS_u = MS_e (no unit component; common with 0/1 data)
+    is decided with a relative tolerance of 1e-9, not by float noise: it is the seed-level t.
     """
     n, g = a["n_seeds"], a["n_units"]
     ms_s, ms_u, ms_e = a["ms_seed"], a["ms_unit"], a["ms_resid"]
+    tol = 1e-9 * np.maximum(np.maximum(ms_s, ms_u), np.maximum(ms_e, 1e-300))
+    no_unit, no_seed = ms_u - ms_e <= tol, ms_s - ms_e <= tol       # a component estimated as ≤ 0
+    source = np.where(no_unit | no_seed, np.where(ms_s >= ms_u - tol, 0, 1), 2)
     comb = ms_s + ms_u - ms_e
-    source = np.where((ms_s >= comb) & (ms_s >= ms_u), 0, np.where(ms_u >= comb, 1, 2))
     var = np.choose(source, [ms_s, ms_u, comb]) / (n * g)
     with np.errstate(divide="ignore", invalid="ignore"):
         satt = comb ** 2 / (ms_s ** 2 / a["df_seed"] + ms_u ** 2 / a["df_unit"] + ms_e ** 2 / a["df_resid"])
@@ -125,7 +128,7 @@ def crossed_t(a: dict, confidence: float = 0.95) -> dict:
     var, df, source = crossed_variance(a)
     mean = a["mean"]
     n, g = a["n_seeds"], a["n_units"]
-    zero = on_grid(var) <= 0.0
+    zero = var <= 1e-15 * (1.0 + mean * mean)   # every seed and unit the same difference (float noise aside)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(np.where(zero, 1.0, var))
         t = mean / se

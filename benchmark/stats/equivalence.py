@@ -15,6 +15,8 @@ import math
 import numpy as np
 from scipy import stats as _st
 
+from benchmark.stats.paired import on_grid
+
 __all__ = ["tost_paired", "superiority_paired", "parity_verdict"]
 
 
@@ -38,7 +40,9 @@ def tost_paired(d, margin: float, alpha: float = 0.05) -> dict[str, float | bool
         return out | dict.fromkeys(("mean", "se", "df", "t_lower", "t_upper", "p_lower", "p_upper", "p_tost",
                                     "ci_low", "ci_high"), nan) | {"equivalent": False}
     mean, se, df = _mean_se(a)
-    if np.all(a == a[0]):  # constant differences: certain about the mean (float std may not be exactly 0)
+    g = on_grid(a)
+    if np.all(g == g[0]):  # constant on the grid: certain about the mean (float std may not be exactly 0)
+        mean, margin = float(g[0]), float(on_grid(margin))  # 0.6 − 0.4 is the margin 0.2, not just inside it
         inside = -margin < mean < margin
         p = 0.0 if inside else 1.0
         return out | {"mean": mean, "se": 0.0, "df": df, "t_lower": math.inf if mean > -margin else -math.inf,
@@ -55,13 +59,18 @@ def tost_paired(d, margin: float, alpha: float = 0.05) -> dict[str, float | bool
 
 
 def superiority_paired(d, margin: float = 0.0) -> dict[str, float]:
-    """One-sided t-test of mean(d) > margin (scipy `ttest_1samp(alternative='greater')`). Keys n, t, p."""
+    """One-sided t-test of mean(d) > margin (scipy `ttest_1samp(alternative='greater')`). Keys n, t, p.
+
+    Constant differences above the margin get the exact one-sided sign-flip bound 1 / 2^n (only the
+    all-plus pattern reaches the mean), never p = 0: two seeds that agree are not a certainty."""
     a = _arr(d)
     if a.size < 2:
         return {"n": int(a.size), "t": float("nan"), "p": float("nan")}
-    if np.all(a == a[0]):
-        return {"n": int(a.size), "t": math.copysign(math.inf, a.mean() - margin) if a.mean() != margin else 0.0,
-                "p": 0.0 if a.mean() > margin else 1.0}
+    g = on_grid(a)
+    if np.all(g == g[0]):
+        gap = float(on_grid(g[0] - margin))
+        return {"n": int(a.size), "t": math.copysign(math.inf, gap) if gap else 0.0,
+                "p": 2.0 ** -a.size if gap > 0 else 1.0}
     res = _st.ttest_1samp(a, margin, alternative="greater")
     return {"n": int(a.size), "t": float(res.statistic), "p": float(res.pvalue)}
 

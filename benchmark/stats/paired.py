@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 
 import numpy as np
 from scipy import stats as _st
@@ -29,7 +30,7 @@ __all__ = ["paired_differences", "on_grid", "scarce_z", "cohens_dz", "ttest_pair
 # Rank tests must see those as the tie they are: every difference is rounded to 10 decimals first. Two
 # genuinely different values differ by at least 1/(m·runs per seed) >> 1e-10 for any real test set.
 GRID_DECIMALS = 10
-EXACT_MAX_N = 16  # exact sign-flip enumeration (2^n patterns) up to this many non-zero differences
+EXACT_MAX_N = 16  # exact sign-flip enumeration (2^n patterns) up to this many differences
 
 
 # --------------------------------------------------------------------------------------- pairing
@@ -134,43 +135,77 @@ def ttest_paired(d, confidence: float = 0.95) -> dict[str, float]:
             "ci_low": float(ci.low), "ci_high": float(ci.high)}
 
 
+def _grid_integers(arr: np.ndarray) -> np.ndarray:
+    """``arr`` as whole numbers on its exact grid, so that sums of sign patterns that tie, tie exactly.
+
+    Accuracies are k/m and a seed's differences k/(m·runs): each value is read back as the nearest
+    fraction with denominator ≤ 10^6 (exact for any real test set: float noise is ~1e-16, two such
+    fractions differ by ≥ 1e-12) and scaled by the common denominator. Rounding to decimals is not
+    enough here: 1/3 + 1/3 and 2/3 rounded differ in the last digit. Falls back to 10-decimal units
+    when the common denominator would lose float64 exactness.
+    """
+    fr = [Fraction(float(x)).limit_denominator(10 ** 6) for x in arr]
+    den = math.lcm(*(f.denominator for f in fr)) if fr else 1
+    ints = [f.numerator * (den // f.denominator) for f in fr]
+    if ints and max(abs(i) for i in ints) * len(ints) >= 2 ** 53:
+        return np.rint(on_grid(arr) * 10.0 ** GRID_DECIMALS)
+    return np.asarray(ints, dtype=float)
+
+
 def signflip_p(d) -> float:
     """Two-sided sign-flip permutation p of mean(d) = 0 (``scipy.stats.permutation_test``, one sample).
 
-    Exact (all 2^n sign patterns) for n ≤ :data:`EXACT_MAX_N`, else 2^16 random patterns from a fixed
-    seed. The smallest p n seeds can give is 2 / 2^n: 0.5 at n = 2, 0.0625 at n = 5. NaN for n = 0.
+    The statistic is the sum of the differences in whole units of their exact k/m grid
+    (:func:`_grid_integers`), so tied patterns are counted as ties. Exact (all 2^n sign patterns) for n ≤ :data:`EXACT_MAX_N`, else 2^16
+    random patterns from a fixed seed. The smallest p n seeds can give is 2 / 2^n: 0.5 at n = 2, 0.0625
+    at n = 5. NaN for n = 0.
     """
-    arr = on_grid(_as_1d(d))
+    arr = _grid_integers(_as_1d(d))
     if arr.size == 0:
         return float("nan")
     if not np.any(arr != 0.0):
         return 1.0
     exact = arr.size <= EXACT_MAX_N
-    res = _st.permutation_test((arr,), np.mean, permutation_type="samples", vectorized=True,
-                               n_resamples=np.inf if exact else 2 ** 16, alternative="two-sided",
-                               rng=np.random.default_rng(0))
+    res = _st.permutation_test((arr,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                               vectorized=True, n_resamples=np.inf if exact else 2 ** 16,
+                               alternative="two-sided", rng=np.random.default_rng(0))
     return float(min(1.0, res.pvalue))
 
 
+def _signed_rank_null(ranks2: np.ndarray) -> np.ndarray:
+    """Exact null distribution of T+ (in doubled mid-ranks, whole numbers) over all 2^n sign patterns:
+    ``counts[t]`` patterns give T+ = t. Each rank enters or not with probability 1/2 (a convolution)."""
+    counts = np.zeros(int(ranks2.sum()) + 1)
+    counts[0] = 1.0
+    for r in ranks2.astype(int):
+        counts[r:] = counts[r:] + counts[:-r].copy() if r else counts * 2
+    return counts
+
+
 def wilcoxon_p(d) -> float:
-    """Two-sided Wilcoxon signed-rank p of "d is symmetric about 0" (``scipy.stats.wilcoxon``).
+    """Two-sided Wilcoxon signed-rank p of "d is symmetric about 0", exact with ties, for any n.
 
     The differences are put on their grid first (:func:`on_grid`): without that, k/m float noise breaks
     true ties at random and the p moves (a = [4,4,4,4,5,4,4,4]/5, b = [3,1,5,2,4,2,2,4]/5 gave 0.047
-    where the tie-aware exact p is 0.0625). Zero differences are dropped (``zero_method="wilcox"``).
-    Up to :data:`EXACT_MAX_N` non-zero differences the p is exact *with ties* — the signed-rank
-    statistic over all 2^n sign patterns of the mid-ranks (``method=PermutationMethod``); above that,
-    scipy's normal approximation with its tie correction. n = 0 gives NaN; every d zero gives 1.0.
+    where the tie-aware exact p is 0.0625). Zero differences are dropped (the "wilcox" rule). The
+    statistic is T+ over the mid-ranks (``scipy.stats.rankdata``) and its null distribution is
+    enumerated exactly over all 2^n sign patterns by convolution (mid-ranks doubled are whole numbers),
+    so the p is exact, reproducible and fast for any n; p = 2·min(P(T ≤ t), P(T ≥ t)), capped at 1
+    (scipy's ``wilcoxon(method=PermutationMethod())`` gives the same). n = 0 gives NaN; every d zero 1.0.
     The exact two-sided p can never go below 2 / 2^n (0.0625 at n = 5).
     """
     arr = on_grid(_as_1d(d))
     if arr.size == 0:
         return float("nan")
-    nonzero = int(np.count_nonzero(arr))
-    if nonzero == 0:
+    nz = arr[arr != 0.0]
+    if nz.size == 0:
         return 1.0
-    method = (_st.PermutationMethod(n_resamples=2 ** EXACT_MAX_N) if nonzero <= EXACT_MAX_N else "approx")
-    return float(_st.wilcoxon(arr, zero_method="wilcox", alternative="two-sided", method=method).pvalue)
+    ranks2 = np.rint(2.0 * _st.rankdata(np.abs(nz)))              # doubled mid-ranks: whole numbers
+    t = int(ranks2[nz > 0].sum())
+    counts = _signed_rank_null(ranks2)
+    total = counts.sum()                                           # 2^n
+    lower, upper = counts[: t + 1].sum() / total, counts[t:].sum() / total
+    return float(min(1.0, 2.0 * min(lower, upper)))
 
 
 # ------------------------------------------------------------------------------------ summaries
