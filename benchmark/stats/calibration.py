@@ -3,23 +3,27 @@
 The pool is a study's own runs of two arms at the **same seeds** (by default real and placebo), as the
 real design pairs them: ``ca[s, i]`` / ``cb[s, i]`` = correctness of arm A / B's seed-s run on
 hardest-class test image i, and ``units[i]`` the independent unit of image i (its near-duplicate group;
-every image its own unit when the split is not grouped). A simulated study draws ``n_seeds`` seed pairs
-with replacement and, once for all its runs, the test set: G units with replacement (a unit drawn k
-times counts k times, :func:`benchmark.stats.crossed.crossed_anova`'s column weights), as a different
-frozen test split would have been. Three scenarios:
+every image its own unit when the split is not grouped). A simulated study takes ``n_seeds`` distinct
+seed pairs of the pool (without replacement) and every unit once, and relabels the arms at random:
 
 - **exchangeable** null: arms A and B are exchangeable within a seed, so each simulated seed's
   differences get a random sign (swapping the two runs of a seed). No image has an effect of its own.
-- **heterogeneous** null: the observed per-image differences x = ca − cb are kept — images the second
-  arm helps stay helped, those it hurts stay hurt — and centred by their pool mean, so the population
-  of units has no effect while per-image effects vary around zero. This is the null under which a
-  seed-level rule calls gains 26–62 % of the time; a rule that generalises over units must not.
+- **heterogeneous** null: the observed per-image differences are kept but each independent unit's
+  direction is a coin flip — the two arms swap on all of that unit's images in every seed of the study
+  — so every unit keeps the size of the effect the data show for it (images one arm always gets right
+  and the other always wrong stay so), while over the population of units the effect is symmetric
+  about zero. This is the null under which a seed-level rule calls gains 26–62 % of the time; a rule
+  that generalises over units must not. (Centring the differences by their mean instead would give
+  every unchanged image a small, noise-free constant effect — a signal no real null has.)
 - **planted**: the heterogeneous null plus an effect δ on arm A — each image A got wrong is made right
   with probability δ / (1 − p̄_A) — so arm A is better by ≈ δ in expectation; the detection rate is the
   share of studies called a gain. Its ``achieved_pp`` is the mean simulated effect.
 
-Each simulated study makes one comparison, so its Holm adjustment is over a family of one (Holm p =
-the unadjusted p): a real study's primary family of K comparisons is stricter, and its per-comparison
+Nothing is drawn with replacement: a bootstrap draw repeats seeds and units, and every test would
+count a repeated one as two independent draws (anti-conservative: 10 % false positives at a nominal
+5 % in ``tests/test_stats_calibration.py``). The rates are those of the randomisation null, given the
+study's own runs. Each simulated study makes one comparison, so its Holm adjustment is over a family
+of one (Holm p = the unadjusted p): a real study's primary family of K comparisons is stricter, and its per-comparison
 false-positive rate lower. Pools with fewer than ``MIN_POOL_SEEDS`` seed pairs or 2 units are refused:
 a 2-run pool can only resample two runs, and its "rates" say nothing.
 """
@@ -58,37 +62,33 @@ def _check_pool(ca, cb, units) -> tuple[np.ndarray, np.ndarray, list]:
 
 
 def null_studies(ca, cb, units, n_seeds: int, n_sims: int, rng: np.random.Generator,
-                 scenario: str = "heterogeneous", planted: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(y, weights)`` of ``n_sims`` simulated studies: y (n_sims, n_seeds, G) unit-level differences
-    (:func:`benchmark.stats.crossed.unit_totals` of the drawn seeds' per-image differences, scaled by the
-    drawn test set's mean unit size) and weights (n_sims, G), how often each unit was drawn."""
+                 scenario: str = "heterogeneous", planted: float = 0.0) -> np.ndarray:
+    """``y`` (n_sims, n_seeds, G): the unit-level differences of ``n_sims`` simulated studies
+    (:func:`benchmark.stats.crossed.unit_totals` of the drawn seeds' per-image differences)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario {scenario!r}; expected one of {SCENARIOS}")
     if n_seeds < 2:
         raise ValueError("a simulated study needs at least 2 seeds")
     a, b, labels = _check_pool(ca, cb, units)
     s, m = a.shape
-    rows = rng.integers(0, s, size=(n_sims, n_seeds))           # seed pairs: A and B of one seed together
-    x = a[rows] - b[rows]                                         # (n_sims, n_seeds, m)
+    if n_seeds > s:
+        raise ValueError(f"a simulated study of {n_seeds} seeds from a pool of {s} seed pairs would repeat seeds; "
+                         f"expected at most {s}")
+    rows = np.argsort(rng.random((n_sims, s)), axis=1)[:, :n_seeds]   # distinct seed pairs, A and B together
+    ra, rb = a[rows], b[rows]                                     # (n_sims, n_seeds, m)
+    if scenario == "exchangeable":                                # swap the arms of a whole seed
+        swap = rng.random((n_sims, n_seeds, 1)) < 0.5
+    else:                                                         # swap the arms on a whole unit, every seed
+        col = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)[1]
+        swap = (rng.random((n_sims, 1, int(col.max()) + 1)) < 0.5)[:, :, col]
+    ra, rb = np.where(swap, rb, ra), np.where(swap, ra, rb)
     if scenario == "planted" and planted:
-        room = 1.0 - float(a.mean())
+        room = 1.0 - float(ra.mean())
         q = min(1.0, planted / room) if room > 0 else 0.0
-        x = x + (1.0 - a[rows]) * (rng.random(x.shape) < q)
-    if scenario == "exchangeable":
-        x = x * rng.choice([-1.0, 1.0], size=(n_sims, n_seeds, 1))
-    else:
-        x = x - float((a - b).mean())                             # centre: the units' population has no effect
+        ra = ra + (1.0 - ra) * (rng.random(ra.shape) < q)
+    x = ra - rb
     y, sizes = unit_totals(x.reshape(-1, m), labels)              # (n_sims·n_seeds, G) totals / mean size
-    g = sizes.size
-    totals = y.reshape(n_sims, n_seeds, g) * sizes.mean()
-    weights = rng.multinomial(g, np.full(g, 1.0 / g), size=n_sims).astype(float)   # units drawn with replacement
-    drawn_mean_size = (weights * sizes).sum(axis=1) / g          # (n_sims,)
-    return totals / drawn_mean_size[:, None, None], weights
-
-
-def _expand(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """One study's (n, G) unit values with each unit repeated as often as it was drawn: (n, Σw)."""
-    return np.repeat(y, w.astype(int), axis=1)
+    return y.reshape(n_sims, n_seeds, sizes.size)
 
 
 def _seed_t(d: np.ndarray, confidence: float) -> dict[str, np.ndarray]:
@@ -109,16 +109,15 @@ def _seed_t(d: np.ndarray, confidence: float) -> dict[str, np.ndarray]:
             "ci_low": np.where(const, mean, ci.low), "ci_high": np.where(const, mean, ci.high)}
 
 
-def study_statistics(y: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
-                     rule: DecisionRule = DecisionRule(), n_boot: int = 400) -> dict[str, np.ndarray]:
+def study_statistics(y: np.ndarray, rng: np.random.Generator, rule: DecisionRule = DecisionRule(),
+                     n_boot: int = 400) -> dict[str, np.ndarray]:
     """Per simulated study: seed-level ``mean, z, p, ci_low, ci_high``; the seeds × units test
     ``cross_p, cross_ci_low, cross_ci_high``; the rule's own p and interval and its ``verdict``.
     Intervals at the rule's level 1 − α. Wilcoxon and the bootstraps only when the rule reads them."""
     conf = rule.confidence
-    g = weights.sum(axis=1)
-    d = (y * weights[:, None, :]).sum(axis=2) / g[:, None]      # (n_sims, n_seeds) per-seed mean difference
+    d = y.mean(axis=2)                                            # (n_sims, n_seeds) per-seed mean difference
     out = _seed_t(d, conf)
-    cross = crossed_t(crossed_anova(y, weights), conf)
+    cross = crossed_t(crossed_anova(y), conf)
     out.update(cross_p=cross["p"], cross_ci_low=cross["ci_low"], cross_ci_high=cross["ci_high"])
     p_of = {"p": out["p"], "p_holm": out["p"], "cross_p": cross["p"], "cross_p_holm": cross["p"]}
     if rule.p.startswith("wilcoxon"):
@@ -127,13 +126,12 @@ def study_statistics(y: np.ndarray, weights: np.ndarray, rng: np.random.Generato
     if rule.ci == "bootstrap":
         ci["bootstrap"] = tuple(np.array([bootstrap_ci(row, rng, n_boot, conf) for row in d]).T)
     elif rule.ci == "hierarchical":
-        ci["hierarchical"] = tuple(np.array([hierarchical_bootstrap_ci(_expand(yy, ww), np.zeros_like(_expand(yy, ww)),
-                                                                       rng, n_boot, conf)
-                                             for yy, ww in zip(y, weights)]).T)
+        ci["hierarchical"] = tuple(np.array([hierarchical_bootstrap_ci(yy, np.zeros_like(yy), rng, n_boot, conf)
+                                             for yy in y]).T)
     out["rule_p"] = p_of[rule.p]
     out["rule_ci_low"], out["rule_ci_high"] = ci[rule.ci]
     out["verdict"] = decide(out["mean"], out["rule_p"], out["rule_ci_low"], out["rule_ci_high"], rule,
-                            np.full(len(d), d.shape[1]), (weights > 0).sum(axis=1))
+                            np.full(len(d), d.shape[1]), np.full(len(d), y.shape[2]))
     return out
 
 
@@ -164,8 +162,8 @@ def calibrate(ca, cb, units, n_seeds: int, rng: np.random.Generator, *, n_sims: 
     out = {}
     for scenario in SCENARIOS:
         planted = planted_pp / 100.0 if scenario == "planted" else 0.0
-        y, w = null_studies(ca, cb, units, n_seeds, n_sims, rng, scenario, planted)
-        st = study_statistics(y, w, rng, rule, n_boot)
+        y = null_studies(ca, cb, units, n_seeds, n_sims, rng, scenario, planted)
+        st = study_statistics(y, rng, rule, n_boot)
         out[scenario] = {"stats": st, "rates": detection_rates(st, rule.alpha, target_z), "n_sims": n_sims,
                          "achieved_pp": 100.0 * float(st["mean"].mean()), "planted_pp": 100.0 * planted}
     return out
