@@ -7,11 +7,26 @@ import tempfile
 from pathlib import Path
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """``base`` less the process umask: the mode ``open()`` would give a new file. ``mkstemp`` creates
+    0600 whatever the umask, which would leave a shared study on a cluster unreadable to colleagues."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
+def mkstemp_shared(path: Path) -> tuple[int, str]:
+    """A temp file beside ``path`` (same filesystem, so the rename is atomic) with the umask's mode."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, umask_mode())
+    return fd, tmp
+
+
 def write_json_atomic(path: str | Path, obj) -> Path:
     """Write JSON via a temp file in the same directory + rename, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = mkstemp_shared(path)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=1)

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from benchmark.io import read_json
+from benchmark.io import mkstemp_shared, read_json
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
@@ -83,7 +83,7 @@ def write_record(study_dir: str | Path, record: dict[str, Any]) -> Path:
 def atomic_write_json(final: Path, obj: Any, delay: float = 0.0) -> Path:
     """`final` appears whole or not at all: temp file `.<name>.*.tmp` beside it, fsync, rename."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=".tmp", dir=final.parent)
+    fd, tmp = mkstemp_shared(final)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=1, sort_keys=True, default=str)
@@ -107,9 +107,20 @@ def read_record(path: str | Path) -> dict[str, Any]:
     return rec
 
 
+def check_record_slot(study_dir: str | Path, rid: str) -> Path:
+    """The cell's record path, refused when something other than a file sits there (a directory, a
+    socket): the run would train for minutes and then fail to write its record. Checked before training."""
+    p = record_path(study_dir, rid)
+    if (p.exists() or p.is_symlink()) and not p.is_file():
+        kind = "a directory" if p.is_dir() else "not a regular file"
+        raise FileExistsError(f"{p}: the record path of cell {rid} is {kind}; expected a record file or nothing "
+                              "(remove it and rerun)")
+    return p
+
+
 def existing_record(study_dir: str | Path, rid: str) -> dict[str, Any] | None:
     """The cell's record, or None when absent or unreadable (an unreadable one is rewritten by the rerun)."""
-    p = record_path(study_dir, rid)
+    p = check_record_slot(study_dir, rid)
     if not p.exists():
         return None
     try:

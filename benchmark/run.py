@@ -20,8 +20,8 @@ from benchmark.audit import ensure_audited
 from benchmark.data import create_dataset
 from benchmark.metrics import classification_metrics
 from benchmark.generators import GENERATORS
-from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_writable, existing_record, \
-    library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
+from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, check_record_slot, ensure_writable, \
+    existing_record, library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
 from benchmark.split.manifest import check_no_synthetic_in_test, default_manifest_path, file_hashes, \
     load_manifest, manifest_sha256, split_items, split_units, verify
 from benchmark.train import check_threads, create_engine, set_threads
@@ -161,6 +161,7 @@ def _claim(cfg: dict, sdir: Path, cell: dict) -> dict | None:
     """Under the cell's lock: drop temp files of a killed writer, declare the cell for `scarce status`,
     and return the existing record to keep instead of training (or None to train)."""
     rid = run_id(cell)
+    check_record_slot(sdir, rid)  # before minutes of training, not after
     remove_stale_temp(sdir, rid)  # safe: no live writer can own them while we hold the lock
     gen = cfg["generator"]["name"] if cell["arm"] != "real" else None
     write_expected(sdir, rid, cell_summary(rid, cell, gen))

@@ -425,3 +425,32 @@ def test_cli_bad_inputs_exit_nonzero_with_message(over, tmp_path):
     assert no_records(tmp_path)
     assert not records_dir(tmp_path / "results" / "t").exists() or not list(
         records_dir(tmp_path / "results" / "t").glob("*.json"))
+
+
+def test_records_and_manifests_honour_the_umask(over, tmp_path):
+    # issue 17 item 7: mkstemp makes 0600 files; a shared study on a cluster must be readable by colleagues
+    old = os.umask(0o022)
+    try:
+        rec = run_with(over, "arm=real", "seed=2")
+        mode = record_path(tmp_path / "results" / "t", rec["run_id"]).stat().st_mode & 0o777
+        assert mode == 0o644, oct(mode)
+        write_manifest(load_manifest(tmp_path / "split.json"), tmp_path / "copy.json")
+        assert (tmp_path / "copy.json").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_a_record_path_that_is_a_directory_is_refused_before_training(over, tmp_path, monkeypatch):
+    # issue 17 item 7: the rerun used to train first and fail at the write
+    import benchmark.run as run_mod
+    from benchmark.records import run_id
+    from benchmark.run import arm_for, load_frozen, make_cell
+    from benchmark.split.manifest import manifest_sha256
+
+    cfg = OmegaConf.to_container(compose_config([*over, "arm=real", "seed=3"]), resolve=True)
+    dataset, manifest = load_frozen(cfg, [3])
+    cell = make_cell(cfg, manifest_sha256(manifest), arm_for(cfg, dataset, manifest, None), 3, 1)
+    record_path(tmp_path / "results" / "t", run_id(cell)).mkdir(parents=True)
+    monkeypatch.setattr(run_mod, "_fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(FileExistsError, match="is a directory; expected a record file"):
+        run_with(over, "arm=real", "seed=3")

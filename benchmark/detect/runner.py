@@ -15,8 +15,8 @@ from pathlib import Path
 from benchmark.arms import ArmData
 from benchmark.detect.arms import build_det_arm
 from benchmark.detect.data import DetDataset, DetItem, create_det_dataset
-from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, ensure_writable, existing_record, \
-    library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
+from benchmark.records import SCHEMA_VERSION, cell_locks, cell_summary, check_record_slot, ensure_writable, \
+    existing_record, library_versions, record_path, remove_stale_temp, run_id, write_expected, write_record
 from benchmark.split.manifest import check_no_synthetic_in_test, file_hashes, manifest_sha256
 
 log = logging.getLogger("scarce")
@@ -99,6 +99,7 @@ def run_detection(cfg: dict, workers: int = 1) -> list[dict]:
 
 def _claim(cfg: dict, sdir: Path, rid: str, cell: dict) -> dict | None:
     """Under the lock: declare the cell, return the record to keep (ok; failed unless retry_failed) or None."""
+    check_record_slot(sdir, rid)  # before minutes of training, not after
     remove_stale_temp(sdir, rid)
     write_expected(sdir, rid, cell_summary(rid, cell, cell.get("generator")))
     rec = None if cfg.get("force", False) else existing_record(sdir, rid)

@@ -6,7 +6,6 @@ size and the resize method: later runs (other arms, seeds, engines) skip PNG/JPE
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from tqdm import tqdm
 
 from benchmark.data.base import load_rgb
 from benchmark.generators.base import sha256_file
+from benchmark.io import mkstemp_shared
 
 # Part of the decoded-cache key: bump it whenever `decode_resized` changes what it returns.
 RESIZE_METHOD = "pil-bilinear-antialias-v1"
@@ -34,7 +34,7 @@ def save_npy_atomic(path: Path, arr: np.ndarray) -> None:
     """Temp file in the same directory, then rename: a concurrent reader sees the old file or the
     whole new one, never half an array (several launcher workers may fill the same cache)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = mkstemp_shared(path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.save(f, arr)
