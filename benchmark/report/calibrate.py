@@ -19,7 +19,7 @@ from benchmark.report.artefacts import CALIBRATION_SIMS, CALIBRATION_SUMMARY, wr
 from benchmark.report.collect import StudyData, load_study
 from benchmark.report.comparisons import iter_arm_groups, ok_runs, per_seed_correct, shared_images
 from benchmark.stats import DecisionRule
-from benchmark.stats.calibration import MIN_POOL_SEEDS, SCENARIOS, calibrate
+from benchmark.stats.calibration import MIN_POOL_SEEDS, calibrate
 from benchmark.stats.power import DEFAULT_TARGET_Z
 
 __all__ = ["calibration_pools", "run_calibration", "calibrate_study", "format_summary"]

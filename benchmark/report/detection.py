@@ -16,8 +16,6 @@ volume and seed are refused (:class:`benchmark.report.design.MixedDesignError`).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
