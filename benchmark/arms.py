@@ -1,13 +1,15 @@
 """Arms differ only in training data: real, real + synthetic, real + count-matched real duplicates."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.data.base import Dataset, Item
-from benchmark.generators import GenRequest, SyntheticSet, create_generator
+from benchmark.generators import GENERATORS, GenRequest, SyntheticSet
+from benchmark.registry import Registry
 
 ARMS = ("real", "synthetic", "placebo")
 
@@ -22,16 +24,22 @@ class ArmData:
 
 
 def target_counts(synthetic_cfg: dict, hardest: str, train_counts: dict[str, int]) -> dict[str, int]:
-    """{class: N}. `volume` is a count per class (int) or a fraction of that class's real train count."""
+    """{class: N} for every task. `classes`: null = the hardest class, a list, or "all". `volume` is a count
+    per target class (int) or a fraction of that class's real train count (float): one meaning everywhere."""
     classes = synthetic_cfg.get("classes") or [hardest]
+    classes = sorted(train_counts) if classes == "all" else classes
     vol = synthetic_cfg.get("volume")
+    if isinstance(vol, bool) or not isinstance(vol, (int, float)):
+        raise ValueError(f"synthetic.volume={vol!r}; expected an image count per target class (int) or a "
+                         f"fraction of that class's real train count (float)")
     out = {}
     for c in classes:
         if c not in train_counts:
             raise ValueError(f"synthetic.classes: {c!r} is not a class of this dataset {sorted(train_counts)}")
         n = int(vol) if isinstance(vol, int) else int(round(float(vol) * train_counts[c]))
         if n <= 0:
-            raise ValueError(f"synthetic.volume={vol!r} gives {n} images for {c!r}; expected at least 1")
+            raise ValueError(f"synthetic.volume={vol!r} gives {n} images for {c!r}; expected at least 1 "
+                             f"(volume 0 is the `real` arm)")
         out[c] = n
     return out
 
@@ -50,13 +58,18 @@ def few_shot_subset(train: list[Item], k: int, seed: int) -> list[Item]:
     return out
 
 
-def placebo_items(train: list[Item], counts: dict[str, int], seed: int) -> list[Item]:
-    """N duplicated real train images per class, spread evenly (round-robin over a seeded shuffle),
-    so placebo adds volume but no new visual content."""
+def placebo_items(train: list[Item], counts: dict[str, int], seed: int,
+                  holds: Callable[[Item, str], bool] | None = None) -> list[Item]:
+    """N duplicated real train items per class, spread evenly (round-robin over a seeded shuffle), so placebo
+    adds volume but no new visual content. `holds(item, c)`: whether an item shows class c (default: its
+    label is c; detection: one of its boxes is)."""
+    holds = holds or (lambda it, c: it.label == c)
     rng = np.random.default_rng([seed, 7])
     out = []
     for c, n in counts.items():
-        pool = [it for it in train if it.label == c]
+        pool = [it for it in train if holds(it, c)]
+        if not pool:
+            raise ValueError(f"placebo: no real train image holds class {c!r} to duplicate")
         order = rng.permutation(len(pool))
         out += [pool[order[i % len(pool)]] for i in range(n)]
     return out
@@ -64,20 +77,28 @@ def placebo_items(train: list[Item], counts: dict[str, int], seed: int) -> list[
 
 def build_arm(arm: str, dataset: Dataset, train: list[Item], train_sha: dict[str, str], hardest: str,
               gen_cfg: dict, synthetic_cfg: dict, cache_root: Path) -> ArmData:
+    """A classification arm (detection's, with its parity arm, is benchmark/detect/arms.py)."""
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; known arms: {', '.join(ARMS)}")
     if arm == "real":
         return ArmData(arm, list(train), cell={"arm": "real"})
     counts = target_counts(synthetic_cfg, hardest, dataset.counts(train))
-    gen_cfg = dict(gen_cfg)
+    return generated_arm(arm, dataset, train, train_sha, counts, gen_cfg, GENERATORS, cache_root)
+
+
+def generated_arm(arm: str, dataset, train: list[Item], train_sha: dict[str, str], counts: dict[str, int],
+                  gen_cfg: dict, generators: Registry, cache_root: Path,
+                  holds: Callable[[Item, str], bool] | None = None) -> ArmData:
+    """`synthetic` (train + the generator's set for `counts`) or `placebo` (train + as many duplicated real
+    images per class as the generator actually delivered), for any task: `generators` is the task's registry."""
+    gen_cfg = {k: v for k, v in gen_cfg.items() if k != "task"}  # which task a config is for: not an option
     name, gen_seed = gen_cfg.pop("name"), int(gen_cfg.pop("seed", 0))
     req = GenRequest(dataset, list(train), train_sha, counts, gen_seed)
-    syn = create_generator(name, **gen_cfg).materialize(req, cache_root)
+    syn = generators.create(name, **gen_cfg).materialize(req, cache_root)
     if arm == "synthetic":
         cell = {"arm": arm, "generator": name, "synthetic_key": syn.key}
         return ArmData(arm, list(train) + syn.items, syn.items, syn, cell)
-    # placebo: count-matched to what the synthetic set actually delivered, class by class
-    matched = syn.counts()
-    added = placebo_items(train, matched, gen_seed)
+    matched = syn.counts()  # placebo: count-matched to what the synthetic set actually delivered, class by class
+    added = placebo_items(train, matched, gen_seed, holds)
     return ArmData(arm, list(train) + added, added, None, {"arm": arm, "placebo_counts": matched,
                                                           "placebo_seed": gen_seed})

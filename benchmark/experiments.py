@@ -72,8 +72,8 @@ def dataset_available(dataset_cfg, manifest: str | Path | None = None) -> tuple[
 
     `manifest` is the run's `split.manifest` (None = datasets/splits/<dataset name>.json). Raises the
     adapter's DatasetError when the data is there but laid out wrongly."""
-    from benchmark.data import create_dataset
     from benchmark.split.manifest import default_manifest_path
+    from benchmark.tasks import create_task
 
     dcfg = _plain(dataset_cfg)
     name, root = dcfg["name"], expected_root(dcfg)
@@ -83,7 +83,7 @@ def dataset_available(dataset_cfg, manifest: str | Path | None = None) -> tuple[
     if root is not None and not root.is_dir():
         return False, f"{name}: data not found at {root} ({where}); get it with {fetch_hint}"
     try:
-        dataset = create_dataset(name, **{k: v for k, v in dcfg.items() if k != "name"})
+        dataset = create_task(dcfg.get("task") or "classification").load_dataset(dcfg)  # any task's dataset
     except DatasetMissing as e:
         return False, f"{name}: {e}"
     mpath = Path(manifest) if manifest else default_manifest_path(dataset.name)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -45,3 +47,24 @@ def read_json(path: str | Path, error: type[Exception], message: str):
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise error(message.format(path=path, e=e)) from None
+
+
+def atomic_dir(final: Path, marker: str, build: Callable[[Path], object]) -> Path:
+    """The directory `final`, built once: `build(tmp)` fills a temp sibling, which is renamed into place, so a
+    half-built directory is never seen. `final / marker` existing means done (a cache hit); a concurrent writer
+    that renamed first wins (its directory is identical: same inputs, same key) and ours is discarded."""
+    final = Path(final)
+    if (final / marker).exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name[:40]}-", dir=final.parent))
+    try:
+        build(tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / marker).exists():  # not a lost race: a real error
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

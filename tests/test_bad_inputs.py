@@ -442,15 +442,20 @@ def test_records_and_manifests_honour_the_umask(over, tmp_path):
 
 def test_a_record_path_that_is_a_directory_is_refused_before_training(over, tmp_path, monkeypatch):
     # issue 17 item 7: the rerun used to train first and fail at the write
-    import benchmark.run as run_mod
+    import benchmark.protocol.core as core
+    from benchmark.protocol import frozen_manifest
+    from benchmark.protocol.cells import make_cell
     from benchmark.records import run_id
-    from benchmark.run import arm_for, load_frozen, make_cell
     from benchmark.split.manifest import manifest_sha256
+    from benchmark.tasks import create_task
 
     cfg = OmegaConf.to_container(compose_config([*over, "arm=real", "seed=3"]), resolve=True)
-    dataset, manifest = load_frozen(cfg, [3])
-    cell = make_cell(cfg, manifest_sha256(manifest), arm_for(cfg, dataset, manifest, None), 3, 1)
+    task = create_task("classification")
+    dataset = task.load_dataset(cfg["dataset"])
+    manifest = frozen_manifest(cfg, dataset, [3], task.verify_splits)
+    arm = task.build_arm(cfg, dataset, manifest, None, tmp_path / "c")
+    cell = make_cell(cfg, task, manifest_sha256(manifest), arm, 3, 1)
     record_path(tmp_path / "results" / "t", run_id(cell)).mkdir(parents=True)
-    monkeypatch.setattr(run_mod, "_fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    monkeypatch.setattr(core, "_fit", lambda *a, **k: pytest.fail("trained before refusing"))
     with pytest.raises(FileExistsError, match="is a directory; expected a record file"):
         run_with(over, "arm=real", "seed=3")

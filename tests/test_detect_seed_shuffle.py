@@ -24,7 +24,7 @@ class _Intercepted(Exception):
 def det(tmp_path_factory):
     from benchmark.detect.data import create_det_dataset
     from benchmark.detect.offline import ultralytics
-    from benchmark.detect.runner import det_split_items
+    from benchmark.detect.data import det_split_items
 
     tmp = tmp_path_factory.mktemp("shuffle")
     root, manifest = tiny_demo_det(tmp)

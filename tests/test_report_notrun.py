@@ -1,6 +1,5 @@
 """A multi-dataset study reports its absent datasets, and a fixed hardest class is set beside our rule's choice."""
 import json
-import sys
 
 import pytest
 
@@ -69,13 +68,3 @@ def test_rule_note_names_both_classes(tmp_path, monkeypatch):
     assert "**uneven** instead of blowhole" in note and "uneven 70 %, blowhole 93 %" in note
     assert rule_note("mt", "uneven", "lowest mean selection accuracy") is None  # chosen by the rule itself
     assert "run `scarce split other`" in rule_note("other", "crack", "fixed by config")
-
-
-def test_plus_experiment_spelling_is_accepted(monkeypatch):
-    from benchmark import run as run_mod
-
-    seen = []
-    monkeypatch.setattr(run_mod, "_hydra_main", lambda: seen.append(list(sys.argv)))
-    monkeypatch.setattr(sys, "argv", ["scarce-run", "-m", "+experiment=demo", "seed=1", "+foo=+experiment=x"])
-    run_mod.main()
-    assert seen == [["scarce-run", "-m", "experiment=demo", "seed=1", "+foo=+experiment=x"]]

@@ -80,7 +80,7 @@ def test_out_of_memory_gives_failed_record(study, monkeypatch, exc):
     def engine(*a, **k):
         raise exc
 
-    monkeypatch.setattr("benchmark.run.create_engine", lambda name: engine)
+    monkeypatch.setattr("benchmark.tasks.classification.create_engine", lambda name: engine)
     rec = run(cfg_for(over, "arm=real", "seed=1"))
     assert rec["status"] == "failed" and rec["error"]["type"] == type(exc).__name__
     assert rec["error"]["message"]  # never empty (MemoryError() has no message of its own)
@@ -93,7 +93,7 @@ def test_keyboard_interrupt_writes_no_record_and_frees_the_cell(study, monkeypat
     def engine(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("benchmark.run.create_engine", lambda name: engine)
+    monkeypatch.setattr("benchmark.tasks.classification.create_engine", lambda name: engine)
     with pytest.raises(KeyboardInterrupt):
         run(cfg_for(over, "arm=real", "seed=1"))
     assert not list(records_dir(sdir).glob("*.json"))  # no record, not even a failed one
@@ -166,7 +166,7 @@ def test_status_counts_done_failed_missing(study, monkeypatch, capsys):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr("benchmark.run.create_engine", lambda name: engine)
+        m.setattr("benchmark.tasks.classification.create_engine", lambda name: engine)
         with pytest.raises(KeyboardInterrupt):
             run(cfg_for(over, "arm=real", "seed=3"))
     table = status_table(cell_states(sdir)).set_index("seed")

@@ -11,7 +11,9 @@ from omegaconf import OmegaConf
 
 from benchmark.cli import compose_config
 from benchmark.records import load_records, run_id
-from benchmark.run import make_cell, run
+from benchmark.protocol.cells import make_cell
+from benchmark.run import run
+from benchmark.tasks import create_task
 from benchmark.split.pilot import make_split
 from benchmark.train import resolve_threads
 from tests.conftest import write_tiny_dataset
@@ -46,7 +48,8 @@ def test_threads_is_in_the_cell_and_its_run_id():
 
     arm = ArmData("real", [], cell={"arm": "real"})
     cfg = OmegaConf.to_container(compose_config(["arm=real"]), resolve=True)
-    one, two = make_cell(cfg, "m" * 64, arm, 0, 1), make_cell(cfg, "m" * 64, arm, 0, 2)
+    task = create_task("classification")
+    one, two = make_cell(cfg, task, "m" * 64, arm, 0, 1), make_cell(cfg, task, "m" * 64, arm, 0, 2)
     assert one["threads"] == 1 and two["threads"] == 2
     assert run_id(one) != run_id(two)
 

@@ -65,11 +65,11 @@ def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: 
     """0 = clean (or calibration printed), 1 = the set holds near-copies of test images."""
     from benchmark.audit import audit_set
     from benchmark.audit.contamination import calibrate as calibrate_thresholds
-    from benchmark.run import dataset_from_cfg
+    from benchmark.tasks import create_task
     from benchmark.split.manifest import default_manifest_path, load_manifest, split_items, verify
 
     cfg = _config(dataset_name, overrides)
-    dataset = dataset_from_cfg(cfg["dataset"])
+    dataset = create_task(cfg["dataset"].get("task") or "classification").load_dataset(cfg["dataset"])
     manifest = load_manifest(Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name)))
     verify(manifest, dataset, ("train", "test"))
     if calibrate:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.arms import ArmData
+from benchmark.arms import ArmData, generated_arm
 from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.generators import DET_GENERATORS
-from benchmark.generators.base import GenRequest
 
 DET_ARMS = ("real", "synthetic", "placebo", "real_plus")
 
@@ -55,18 +54,6 @@ def parity_split(train: list[DetItem], parity: dict | None) -> tuple[list[DetIte
     return base, [it for it in train if it.path not in keep]
 
 
-def placebo_items(ds: DetDataset, base: list[DetItem], counts: dict[str, int], seed: int) -> list[DetItem]:
-    """Per target class, n duplicates of base images holding that class (round-robin over a seeded shuffle)."""
-    rng = np.random.default_rng([seed, 7])
-    out = []
-    for c, n in counts.items():
-        ci = ds.classes.index(c)
-        pool = [it for it in base if ci in ds.boxes_of(it)[1][:, 0].astype(int)]
-        order = rng.permutation(len(pool))
-        out += [pool[order[i % len(pool)]] for i in range(n)]
-    return out
-
-
 def build_det_arm(arm: str, ds: DetDataset, train: list[DetItem], train_sha: dict[str, str], hardest: str,
                   gen_cfg: dict, syn_cfg: dict, parity: dict | None, cache_root) -> ArmData:
     if arm not in DET_ARMS:
@@ -81,7 +68,7 @@ def build_det_arm(arm: str, ds: DetDataset, train: list[DetItem], train_sha: dic
         raise ValueError(f"synthetic.volume={syn_cfg.get('volume')!r} gives {m} images; expected at least 1 "
                          f"(volume 0 is the `real` arm)")
     cell["volume"] = m
-    if arm == "real_plus":
+    if arm == "real_plus":  # M more real images, M = what the synthetic arm would add
         if m > len(pool):
             raise ValueError(f"real_plus: {m} more real images requested but only {len(pool)} train images are "
                              f"outside the parity base (parity.base={parity and parity.get('base')})")
@@ -92,14 +79,7 @@ def build_det_arm(arm: str, ds: DetDataset, train: list[DetItem], train_sha: dic
     if bad:
         raise ValueError(f"synthetic.classes: {bad} not in the dataset classes {ds.classes}")
     counts = {c: m // len(classes) + (i < m % len(classes)) for i, c in enumerate(classes)}
-    gen_cfg = dict(gen_cfg)
-    name, gen_seed = gen_cfg.pop("name"), int(gen_cfg.get("seed", 0))
-    gen = DET_GENERATORS.create(name, **gen_cfg)
-    syn = gen.materialize(GenRequest(ds, list(base), train_sha, counts, gen_seed), cache_root)
-    if arm == "synthetic":
-        cell.update(generator=name, synthetic_key=syn.key)
-        return ArmData(arm, base + syn.items, syn.items, syn, cell)
-    matched = syn.counts()  # placebo: count-matched to what the generator actually delivered
-    added = placebo_items(ds, base, matched, gen_seed)
-    cell.update(placebo_counts=matched, placebo_seed=gen_seed)
-    return ArmData(arm, base + added, added, None, cell)
+    out = generated_arm(arm, ds, base, train_sha, counts, gen_cfg, DET_GENERATORS, cache_root,
+                        holds=lambda it, c: ds.classes.index(c) in ds.boxes_of(it)[1][:, 0].astype(int))
+    out.cell = {**cell, **out.cell}
+    return out

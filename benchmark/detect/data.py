@@ -200,3 +200,8 @@ def demo_det(root: str | Path | None = None, **_) -> DetDataset:
 def create_det_dataset(dcfg: dict) -> DetDataset:
     opts = {k: v for k, v in dcfg.items() if k not in ("name", "task")}
     return DET_DATASETS.create(dcfg["name"], **opts)
+
+
+def det_split_items(manifest: dict, split: str) -> list[DetItem]:
+    """The manifest's entries of `split` as detection items (image, stratification label, mask, box file)."""
+    return [DetItem(e["path"], e["label"], e.get("mask"), e.get("boxes")) for e in manifest["files"][split]]

@@ -15,11 +15,6 @@ config, the train files' sha256 including label files, the request and the versi
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,32 +24,21 @@ from tqdm import tqdm
 from benchmark.data.base import IMAGE_EXTENSIONS, DatasetError, load_mask, load_rgb
 from benchmark.detect.data import DetDataset, DetItem, read_data_yaml
 from benchmark.detect.labels import yolo_lines
-from benchmark.generators.base import GenRequest, SyntheticSet, sha256_file
+from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash
 from benchmark.generators.cutpaste import class_rng
 from benchmark.registry import Registry
 
 DET_GENERATORS = Registry("detection generator")
 
 
-def det_content_hash(items: list[DetItem]) -> str:
-    h = hashlib.sha256()
-    for it in items:
-        h.update(it.label.encode())
-        for p in (it.path, it.boxes):
-            h.update(sha256_file(p).encode())
-    return h.hexdigest()
+class DetGenerator(Generator):
+    """A detection generator: the shared `Generator` (cache key, materialise, atomic write), with detection
+    items, whose companion file is the box label file (hashed into the key, the content hash and index.csv)."""
+
+    item_type, companion, dir_prefix, key_extra = DetItem, "boxes", "det-", {"task": "detection"}
 
 
-def request_key(name: str, config: dict, req: GenRequest, version: str) -> str:
-    blob = json.dumps({"generator": name, "config": config, "dataset": req.dataset.name, "counts": req.counts,
-                       "seed": req.seed, "version": version, "task": "detection",
-                       "train": sorted((it.path, it.label, req.train_sha256.get(it.path, ""),
-                                        req.train_sha256.get(it.boxes or "", "")) for it in req.train)},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-class CutPasteDet:
+class CutPasteDet(DetGenerator):
     name, version = "cutpaste", "1"
 
     def __init__(self, scale=(0.75, 1.33), flip: bool = True, rotate: bool = True, per_image: int = 1,
@@ -68,25 +52,6 @@ class CutPasteDet:
                              f"0 < drop_covered <= 1; got {scale}, {per_image}, {max_tries}, {drop_covered}")
         self.config = {"scale": [lo, hi], "flip": bool(flip), "rotate": bool(rotate), "per_image": int(per_image),
                        "max_tries": int(max_tries), "drop_covered": float(drop_covered)}
-
-    def materialize(self, req: GenRequest, cache_root: Path) -> SyntheticSet:
-        key = request_key(self.name, self.config, req, self.version)
-        final = Path(cache_root).resolve() / f"det-{self.name}-{key}"
-        if not (final / "index.csv").exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".det-{self.name}-{key}-", dir=final.parent))
-            try:
-                write_index(tmp / "index.csv", self.generate(req, tmp))
-                try:
-                    os.rename(tmp, final)  # atomic: a half-written set is never a cache hit
-                except OSError:
-                    if not (final / "index.csv").exists():
-                        raise
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        items = [DetItem(str(final / it.path), it.label, None, str(final / it.boxes))
-                 for it in read_index(final / "index.csv")]
-        return SyntheticSet(self.name, key, det_content_hash(items), items, final)
 
     def _objects(self, ds: DetDataset, train: list[DetItem], cls: int) -> list[tuple[DetItem, np.ndarray]]:
         """(item, box (5,)) for every train object of class index `cls`, in path order."""
@@ -177,10 +142,10 @@ def covered_fraction(boxes: np.ndarray, rect: tuple[int, int, int, int]) -> np.n
     return ix * iy / np.maximum(area, 1e-9)
 
 
-class FolderDet:
+class FolderDet(DetGenerator):
     """A delivery: `images/**` + `labels/**.txt` (format yolo) or `annotations/<stem>.xml` (format voc)."""
 
-    name = "folder"
+    name, cached = "folder", False
 
     def __init__(self, root: str | Path | None = None, format: str = "yolo", seed: int = 0, **unknown):
         if unknown:
@@ -214,7 +179,9 @@ class FolderDet:
             items.append(DetItem(str(p), labels[0] if labels else "", None, str(lab)))  # label names its line
         return items
 
-    def materialize(self, req: GenRequest, cache_root: Path) -> SyntheticSet:
+    def generate(self, req: GenRequest, out_dir: Path | None = None) -> list[DetItem]:
+        """The delivered images a request takes, in place (nothing is written): per class c, the first n in
+        path order that hold an object of c."""
         ds, items = req.dataset, self.scan(req.dataset)
         out: list[DetItem] = []
         for c, n in sorted(req.counts.items()):  # the first n delivered images (path order) holding class c
@@ -224,21 +191,13 @@ class FolderDet:
                 raise DatasetError(f"{self.config['root']}: requested {int(n)} images with class {c!r}; "
                                    f"the delivery has {len(have)}")
             out += [DetItem(it.path, c, None, it.boxes) for it in have[:int(n)]]
-        content = det_content_hash(out)
+        return out
+
+    def materialize(self, req: GenRequest, cache_root: Path) -> SyntheticSet:
+        out = self.generate(req)  # the delivery is used where it is; its key is its content
+        content = content_hash(out, self.companion)
         return SyntheticSet(self.name, content[:20], content, out, Path(self.config["root"]))
 
 
 DET_GENERATORS.register("cutpaste")(CutPasteDet)
 DET_GENERATORS.register("folder")(FolderDet)
-
-
-def write_index(path: Path, items: list[DetItem]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "label", "boxes"])
-        w.writerows([it.path, it.label, it.boxes] for it in items)
-
-
-def read_index(path: Path) -> list[DetItem]:
-    with open(path, newline="") as f:
-        return [DetItem(r["path"], r["label"], None, r["boxes"]) for r in csv.DictReader(f)]

@@ -7,7 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from benchmark.detect.data import create_det_dataset
+from benchmark.detect.data import create_det_dataset, det_split_items
 from benchmark.split.hardest import choose_hardest, fixed_hardest
 from benchmark.split.manifest import build_split, default_manifest_path, write_manifest
 
@@ -18,7 +18,6 @@ RULE = ("lowest mean real-only AP@.5:.95 on the selection split over the pilot s
 
 def pilot_aps(cfg: dict, ds, manifest: dict, seeds: list[int]) -> dict[int, dict[str, float]]:
     """{pilot seed: {class: selection AP@.5:.95}} from real-only runs on the train split."""
-    from benchmark.detect.runner import det_split_items
     from benchmark.detect.yolo import fit_and_score
     from benchmark.train import set_threads
 
@@ -49,8 +48,7 @@ def make_det_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | 
     if hardest:
         cls, evidence = fixed_hardest(hardest, ds.classes, reason)
     else:
-        from benchmark.detect.runner import det_split_items
-
+    
         objects = ds.object_counts(det_split_items(manifest, "train"))
         per_seed = pilot_aps(cfg, ds, manifest, pilot_seeds)
         cls, evidence = choose_hardest(per_seed, objects, ds.classes)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +25,8 @@ import numpy as np
 from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.labels import yolo_lines
 from benchmark.detect.offline import ultralytics
+from benchmark.io import atomic_dir
+from benchmark.train import register_engine
 
 SHUFFLE_BASE = 6148914691236517205  # ultralytics' base for its train loader's generator (build_dataloader)
 VAL_IMAGES = 16  # selection images ultralytics' own end-of-training validation sees (unused, see fit_and_score)
@@ -46,24 +46,16 @@ def layout(ds: DetDataset, items: list[DetItem], root: Path) -> Path:
                      yolo_lines(boxes, wh)))
     key = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:20]
     final = root / key
-    if (final / "done").exists():
-        return final
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
-    try:
+
+    def build(tmp: Path) -> None:
         (tmp / "images").mkdir()
         (tmp / "labels").mkdir()
         for name, src, text in rows:
             os.symlink(src, tmp / "images" / name)
             (tmp / "labels" / name).with_suffix(".txt").write_text(text)
         (tmp / "done").write_text(str(len(rows)))
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / "done").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    atomic_dir(final, "done", build)
     return final
 
 
@@ -166,6 +158,7 @@ def train_args(cfg: dict, data: Path, seed: int, run_dir: Path) -> dict:
     return args
 
 
+@register_engine("yolo")  # the detection task's engine (benchmark/tasks/detection.py)
 def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: list[DetItem], test: list[DetItem],
                   seed: int, hardest: str, work: Path) -> dict:
     """Train one seed on `train`, score `last.pt` on `test`; returns record fields (metrics, predictions...)."""

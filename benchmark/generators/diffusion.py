@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 # Never reach a model hub: these must be set before huggingface_hub / diffusers read them.
@@ -39,6 +37,7 @@ from tqdm import tqdm  # noqa: E402
 from benchmark.data.base import Item  # noqa: E402
 from benchmark.generators import register_generator  # noqa: E402
 from benchmark.generators.base import GenRequest, Generator  # noqa: E402
+from benchmark.io import atomic_dir  # noqa: E402
 from benchmark.generators.sources import class_rng, is_grey, load_source, round_robin, save_output, \
     train_pool, wanted_counts, write_rows  # noqa: E402
 
@@ -234,14 +233,8 @@ def to_image(x: torch.Tensor, grey: bool) -> Image.Image:
 
 def save_model(unet, model_dir: Path, meta: dict) -> None:
     """save_pretrained into a temp dir, then rename: a half-written model is never loaded."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}-", dir=model_dir.parent))
-    try:
+    def build(tmp: Path) -> None:
         unet.save_pretrained(tmp, safe_serialization=True)
         (tmp / "training.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
-        try:
-            os.rename(tmp, model_dir)
-        except OSError:
-            if not (model_dir / "config.json").is_file():  # lost a race: the other writer's is identical
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    atomic_dir(model_dir, "config.json", build)

@@ -42,7 +42,7 @@ def build_report(data: StudyData, out_dir: Path, rule: DecisionRule = DecisionRu
     out_dir.mkdir(parents=True, exist_ok=True)
     if is_detection(data.frame):  # detection records get their own tables/figure (benchmark/report/detection.py)
         classification = data.frame[data.frame["task"] != "detection"]
-        written = write_detection_report(data, out_dir, html=classification.empty)
+        written = write_detection_report(data, out_dir, html=classification.empty, rule=rule)
         if classification.empty:
             return written
         data = StudyData(classification.reset_index(drop=True), data.correct, data.confusion, data.name)

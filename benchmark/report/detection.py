@@ -28,7 +28,7 @@ from benchmark.stats.multiple import holm
 __all__ = ["is_detection", "detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
            "DEFAULT_MARGIN", "CURVE_HEADERS", "PARITY_HEADERS", "PAIRED_HEADERS"]
 
-DETECTION_RULE = DecisionRule(p="p_holm", ci="t")  # AP has no per-image decomposition: seed-level, said so
+DETECTION_RULE = DecisionRule().seed_level()  # the default rule; AP has no per-image decomposition: seed-level, said so
 DEFAULT_MARGIN = 0.01  # mAP points (0..1 scale): "equivalent" means |mean difference| < 0.01 mAP
 GROUP = ["dataset", "model", "hardest_class", "n_real"]
 METRICS = {"map50_95": "mAP@.5:.95", "map50": "mAP@.5", "hardest_ap50_95": "hardest AP@.5:.95"}
@@ -132,7 +132,9 @@ def _margin(g: pd.DataFrame) -> float:
 
 def paired_table(frame: pd.DataFrame, rule: DecisionRule = DETECTION_RULE) -> pd.DataFrame:
     """Per seed d = metric(A) − metric(B) for synthetic−real, placebo−real, synthetic−placebo and
-    synthetic−real_plus at each volume; the real arm (no volume) pairs with every volume."""
+    synthetic−real_plus at each volume; the real arm (no volume) pairs with every volume. `rule` is the
+    study's rule (the one classification comparisons use), taken at the seed level."""
+    rule = rule.seed_level()
     f, rows = detection_rows(frame), []
     pairs = [("synthetic", "real"), ("placebo", "real"), ("synthetic", "placebo"), ("synthetic", "real_plus")]
     for key, g in f.groupby(GROUP, sort=True):

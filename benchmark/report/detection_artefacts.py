@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.collect import StudyData
-from benchmark.report.detection import (DETECTION_RULE, CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
+from benchmark.report.detection import (CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
                                         detection_rows, paired_table, parity_table, published_oem)
 from benchmark.report.tables import html_table, write_table_formats
+from benchmark.stats import DecisionRule
 
 __all__ = ["write_detection_report"]
 ARM_COLORS = {"real": "#57606a", "synthetic": "#1a7f37", "placebo": "#9a6700", "real_plus": "#0969da"}
@@ -66,19 +67,21 @@ def write_curve_figure(curve: pd.DataFrame, oem: pd.DataFrame, out_dir: Path) ->
     return save_figure(fig, out_dir, "det_volume_curve")
 
 
-def write_detection_report(data: StudyData, out_dir: Path, html: bool) -> dict[str, Path]:
-    """Tables + figure for the detection records of `data`; `index.html` too when `html` (detection-only)."""
-    frame = data.frame
-    curve, parity, paired, oem = curve_table(frame), parity_table(frame), paired_table(frame), published_oem(frame)
+def write_detection_report(data: StudyData, out_dir: Path, html: bool,
+                           rule: DecisionRule = DecisionRule()) -> dict[str, Path]:
+    """Tables + figure for the detection records of `data`; `index.html` too when `html` (detection-only).
+    `rule` is the study's verdict rule (classification's), applied at the seed level (AP is not per image)."""
+    frame, rule = data.frame, rule.seed_level()
+    curve, parity, paired, oem = curve_table(frame), parity_table(frame), paired_table(frame, rule), published_oem(frame)
     paths: dict[str, Path] = {}
     paths |= write_table_formats(curve, out_dir, "det_curve", ID_COLS | CURVE_HEADERS, digits=4,
                                  caption="Detection metrics by arm and synthetic volume (mean, 95 % t CI over seeds)")
     note = ("\nA = N real + M synthetic, B = N + M real (parity arm `real_plus`). TOST equivalence with margin δ "
             "on paired per-seed mAP@.5:.95 differences; p(A ≠ B): two-sided superiority (each one-sided paired "
             "t-test at α/2). Both Holm-adjusted over the parity rows; the verdict reads the Holm p values.\n")
-    rule_note = (f"\nVerdict rule: {DETECTION_RULE.describe()}. Holm once over the primary family (synthetic − "
+    rule_note = (f"\nVerdict rule: {rule.describe()}. Holm once over the primary family (synthetic − "
                  "placebo on the hardest class's AP@.5:.95, per volume) and once over the secondary one. AP has no "
-                 f"per-image decomposition, so the verdicts are about {DETECTION_RULE.population()}.\n")
+                 f"per-image decomposition, so the verdicts are about {rule.population()}.\n")
     paths |= write_table_formats(parity, out_dir, "det_parity", ID_COLS | PARITY_HEADERS, digits=4, md_suffix=note,
                                  caption="Parity: N real + M synthetic vs N + M real")
     paths |= write_table_formats(paired, out_dir, "det_paired", ID_COLS | PAIRED_HEADERS, digits=4, md_suffix=rule_note,

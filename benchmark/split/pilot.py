@@ -29,14 +29,19 @@ def pilot_accuracies(dataset, manifest: dict, cfg: dict, seeds: list[int]) -> di
 
 def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None = None, reason: str = "",
                out: Path | None = None, force: bool = False) -> tuple[Path, dict]:
-    from benchmark.run import dataset_from_cfg
+    """Freeze the split of `cfg.dataset` and choose its hardest class, by the task of that dataset
+    (`dataset.task`, classification unless the dataset config says otherwise)."""
+    from benchmark.tasks import create_task
 
     check_threads(cfg.get("threads", 1))  # before any data is read
-    if cfg["dataset"].get("task") == "detection":  # boxes + per-class AP pilots: benchmark/detect/split.py
-        from benchmark.detect.split import make_det_split
+    task = create_task(cfg["dataset"].get("task") or "classification")
+    return task.make_split(cfg, seed, pilot_seeds, hardest, reason, out, force)
 
-        return make_det_split(cfg, seed, pilot_seeds, hardest, reason, out, force)
-    dataset = dataset_from_cfg(cfg["dataset"])
+
+def make_classification_split(task, cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None,
+                              reason: str, out: Path | None, force: bool) -> tuple[Path, dict]:
+    """Classification: stratified (optionally grouped) split, real-only pilots on the selection split."""
+    dataset = task.load_dataset(cfg["dataset"])
     out = out or default_manifest_path(dataset.name)
     if out.exists() and not force:
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")

@@ -11,6 +11,7 @@ gets no verdict at all: "not tested".
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -69,6 +70,14 @@ class DecisionRule:
     def generalises(self) -> bool:
         """True when the rule's p or interval resamples test units (its verdict is about new images too)."""
         return self.p in UNIT_AWARE or self.ci in UNIT_AWARE
+
+    def seed_level(self) -> "DecisionRule":
+        """This rule for an endpoint with no per-image decomposition (detection's AP): the same α, Holm,
+        minimum seeds and planning figures, with each unit-aware statistic replaced by its seed-level
+        counterpart (its verdicts then speak for the frozen test images only, and say so)."""
+        p = {"cross_p_holm": "p_holm", "cross_p": "p"}.get(self.p, self.p)
+        ci = "t" if self.ci in ("cross", "hierarchical") else self.ci
+        return dataclasses.replace(self, p=p, ci=ci)
 
     def describe(self) -> str:
         parts = [f"{P_KEYS[self.p]} < {self.alpha:g}"]

@@ -1,0 +1,92 @@
+"""The protocol core: one cell (dataset × arm × generator × seed × model × budget) → one record, for any task.
+
+    seeds, config guards → threads → dataset + verified frozen manifest (pilot seeds refused)
+      → per seed group: arm (train + added) → no synthetic file in test → audit (refuses test near-copies)
+        → per cell, under its lock: reuse the record or fit (failures captured) → base + task record, atomic
+
+What differs per task (data, arms, engines, scores, record fields) is behind `benchmark.tasks.base.Task`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from benchmark.arms import ArmData
+from benchmark.audit.hook import ensure_audited
+from benchmark.protocol.cells import claim, make_cell
+from benchmark.protocol.guards import check_common, frozen_manifest, requested_seeds
+from benchmark.protocol.record import base_record, failure
+from benchmark.records import cell_locks, ensure_writable, run_id, write_record
+from benchmark.split.manifest import check_no_synthetic_in_test, manifest_sha256
+from benchmark.tasks import create_task
+from benchmark.train import set_threads
+
+log = logging.getLogger("scarce")
+
+
+def study_dir(cfg: dict) -> Path:
+    return Path(cfg["results_root"]) / cfg["study"]
+
+
+def task_of(cfg: dict):
+    """The task instance `task.name` names (conf/task/)."""
+    return create_task((cfg.get("task") or {}).get("name") or "classification")
+
+
+def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
+    """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, existing ones reused.
+    `workers`: the launcher's parallel jobs (`threads=auto` gives each its share of the cores)."""
+    t0 = time.perf_counter()
+    task = task_of(cfg)
+    seeds = requested_seeds(cfg)
+    check_common(cfg, task)
+    task.check_config(cfg)
+    threads = set_threads(cfg.get("threads", 1), workers)  # every job sets its own (part of the cell)
+    dataset = task.load_dataset(cfg["dataset"])
+    manifest = frozen_manifest(cfg, dataset, seeds, task.verify_splits)
+    ensure_writable(study_dir(cfg))
+    cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
+    out: dict[int, dict] = {}
+    for subset_seed, group in task.seed_groups(cfg, seeds):
+        arm = task.build_arm(cfg, dataset, manifest, subset_seed, cache)
+        check_no_synthetic_in_test(manifest, arm.added)
+        ensure_audited(cfg, dataset, manifest, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
+        out.update(_run_group(cfg, task, dataset, manifest, arm, group, threads, t0))
+    return [out[s] for s in seeds]
+
+
+def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
+               t0: float) -> dict[int, dict]:
+    """Lock the cells (another sweep may be on them), keep the records that exist, fit the rest."""
+    mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
+    cells = {s: make_cell(cfg, task, mhash, arm, s, threads) for s in seeds}
+    rids = {s: run_id(c) for s, c in cells.items()}
+    with cell_locks(sdir, list(rids.values())):  # files named by a run ID are written only under its lock
+        out = {s: rec for s, c in cells.items() if (rec := claim(cfg, sdir, c)) is not None}
+        todo = [s for s in seeds if s not in out]
+        for batch in ([todo] if task.vectorised else [[s] for s in todo]) if todo else []:
+            set_threads(threads)  # every batch starts from the cell's count (ultralytics may change it)
+            results = _fit(cfg, task, dataset, arm, manifest, batch, rids)
+            for s in batch:
+                record = base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
+                record.update(task.record_fields(cfg, dataset, arm))
+                record.update(results[s])
+                record.setdefault("timings", {}).update(total_s=time.perf_counter() - t0, seeds_in_job=len(todo))
+                path = write_record(sdir, record)
+                log.info("%s %s seed=%s %s: %s -> %s", record["status"], arm.arm, s, dataset.name,
+                         task.summary(record), path)
+                out[s] = record
+    return out
+
+
+def _fit(cfg: dict, task, dataset, arm: ArmData, manifest: dict, seeds: list[int],
+         rids: dict[int, str]) -> dict[int, dict]:
+    """{seed: record fields}: the task's scores, or the failure with its traceback."""
+    try:
+        return {s: {"status": "ok", "error": None, **fields}
+                for s, fields in task.fit(cfg, dataset, arm, manifest, seeds, rids).items()}
+    except Exception as e:  # MemoryError and torch OOM (a RuntimeError) included. KeyboardInterrupt and
+        # SystemExit are BaseExceptions and SIGTERM/SIGKILL end the process: no record, the cell stays missing.
+        log.error("%s seeds %s failed: %s: %s", arm.arm, seeds, type(e).__name__, e)
+        return {s: failure(e) for s in seeds}
