@@ -65,7 +65,11 @@ def test_arms_count_matched_and_parity(ds, tmp_path):
     gen = {"name": "cutpaste", "seed": 0}
     syn = build_det_arm("synthetic", ds, ds.items, {}, "b", gen, {"volume": 0.5}, None, tmp_path / "c")
     plc = build_det_arm("placebo", ds, ds.items, {}, "b", gen, {"volume": 0.5}, None, tmp_path / "c")
-    assert len(syn.added) == len(plc.added) == 4
+    # volume means what it means for classification: per target class, 0.5 x the 4 real `b` images
+    assert len(syn.added) == len(plc.added) == 2 and syn.cell["volume"] == 2
+    every = build_det_arm("synthetic", ds, ds.items, {}, "b", gen, {"volume": 0.5, "classes": "all"}, None,
+                          tmp_path / "c")
+    assert every.synthetic.counts() == {"a": 2, "b": 2} and every.cell["volume"] == 4  # 0.5 x all 8 images
     assert all(1 in ds.boxes_of(it)[1][:, 0] for it in plc.added)  # duplicates hold the target class
     base, pool = parity_split(ds.items, {"base": 0.5, "seed": 0})
     assert len(base) == 4 and len(pool) == 4 and not {i.path for i in base} & {i.path for i in pool}

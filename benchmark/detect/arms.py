@@ -1,8 +1,9 @@
 """Detection arms: they differ only in training images (and their boxes).
 
 - `real`: the real train images (or the parity base subset, see below);
-- `synthetic`: real + M generated images with boxes (`synthetic.volume`: a count, or a fraction of the
-  real train images);
+- `synthetic`: real + generated images with boxes (`synthetic.volume`: per target class, a count or a
+  fraction of that class's real train images, as for classification; `synthetic.classes: all` spreads it
+  over every class, so a fraction f adds about f x the real images);
 - `placebo`: real + M duplicated real train images that hold the target class, count-matched to what the
   generator delivered (volume without new content);
 - `real_plus`: the parity arm, real + M *more real* images drawn from the rest of the train split.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.arms import ArmData, generated_arm
+from benchmark.arms import ArmData, generated_arm, target_counts
 from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.generators import DET_GENERATORS
 
@@ -63,22 +64,14 @@ def build_det_arm(arm: str, ds: DetDataset, train: list[DetItem], train_sha: dic
     cell = {"arm": arm, "n_real": len(base), "parity": par}
     if arm == "real":
         return ArmData(arm, list(base), cell=cell)
-    m = as_count(syn_cfg.get("volume"), len(base), "synthetic.volume")
-    if m <= 0:
-        raise ValueError(f"synthetic.volume={syn_cfg.get('volume')!r} gives {m} images; expected at least 1 "
-                         f"(volume 0 is the `real` arm)")
-    cell["volume"] = m
+    counts = target_counts(syn_cfg, hardest, ds.counts(base))  # per target class, as for classification
+    cell["volume"] = m = sum(counts.values())
     if arm == "real_plus":  # M more real images, M = what the synthetic arm would add
         if m > len(pool):
             raise ValueError(f"real_plus: {m} more real images requested but only {len(pool)} train images are "
                              f"outside the parity base (parity.base={parity and parity.get('base')})")
         extra = stratified_subset(pool, m, cell["parity"]["seed"] + 1) if m < len(pool) else list(pool)
         return ArmData(arm, base + extra, extra, cell=cell)
-    classes = syn_cfg.get("classes") or [hardest]
-    bad = [c for c in classes if c not in ds.classes]
-    if bad:
-        raise ValueError(f"synthetic.classes: {bad} not in the dataset classes {ds.classes}")
-    counts = {c: m // len(classes) + (i < m % len(classes)) for i, c in enumerate(classes)}
     out = generated_arm(arm, ds, base, train_sha, counts, gen_cfg, DET_GENERATORS, cache_root,
                         holds=lambda it, c: ds.classes.index(c) in ds.boxes_of(it)[1][:, 0].astype(int))
     out.cell = {**cell, **out.cell}
