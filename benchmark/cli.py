@@ -98,11 +98,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return run_audit(args.target, args.dataset, args.overrides, args.out, args.calibrate)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
-
-    p = argparse.ArgumentParser(prog="scarce", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_split(sub) -> None:
     s = sub.add_parser("split", help="freeze train/selection/test for a dataset and choose its hardest class")
     s.add_argument("dataset", help="registered dataset name (e.g. demo, magnetic_tile, imagefolder)")
     s.add_argument("overrides", nargs="*", help="Hydra overrides for the pilot runs, e.g. dataset.root=DIR")
@@ -114,13 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
     s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
     s.set_defaults(func=cmd_split)
+
+
+def _add_report(sub) -> None:
     r = sub.add_parser("report", help="tables and figures from a study directory of run records")
     r.add_argument("study_dir")
     r.add_argument("--out", help="output directory (default <study_dir>/report)")
     r.set_defaults(func=cmd_report)
+
+
+def _add_status(sub) -> None:
     st = sub.add_parser("status", help="done / failed / missing cells of a study, per arm and seed")
     st.add_argument("study_dir")
     st.set_defaults(func=cmd_status)
+
+
+def _add_bench(sub) -> None:
     b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
     b.add_argument("--dataset", default="magnetic_tile")
     b.add_argument("--root", default=None, help="the dataset's folder (default: its adapter's, e.g. "
@@ -130,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["engines", "study", "joblib", "ceiling"])
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
+
+
+def _add_calibrate(sub) -> None:
+    from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
+
     c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")
     c.add_argument("study_dir")
     c.add_argument("--out", help="output directory (default <study_dir>/report, where `scarce report` finds it)")
@@ -146,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule: which CI must exclude 0 (default: the seeds × test-units t interval)")
     c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
     c.set_defaults(func=cmd_calibrate)
+
+
+def _add_audit(sub) -> None:
     a = sub.add_parser("audit", help="synthetic-set audit: near-copies of test/train images, fidelity, gallery")
     a.add_argument("target", nargs="?", help="a delivery folder (manifest.csv) or a generator name / YAML file")
     a.add_argument("overrides", nargs="*", help="Hydra overrides before the options, e.g. synthetic.volume=40 "
@@ -154,10 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="output directory (default results/audit/<dataset>-<generator>-<set key>)")
     a.add_argument("--calibrate", action="store_true", help="propose thresholds from the train split and exit")
     a.set_defaults(func=cmd_audit)
+
+
+def _add_fetch(sub) -> None:
     from benchmark.data.fetch import add_arguments as fetch_arguments
 
     f = fetch_arguments(sub.add_parser("fetch", help="download (or say how to get), verify and unpack a dataset"))
     f.set_defaults(func=cmd_fetch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scarce", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_split, _add_report, _add_status, _add_bench, _add_calibrate, _add_audit, _add_fetch):
+        add(sub)  # each adds one subcommand (its arguments and its cmd_* function), in this order
     return p
 
 
