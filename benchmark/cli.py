@@ -112,17 +112,23 @@ def _add_split(sub) -> None:
     s.set_defaults(func=cmd_split)
 
 
+def _study_command(sub, name: str, what: str, out_help: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand on one study directory (positional `study_dir`), with `--out DIR` when it writes."""
+    p = sub.add_parser(name, help=what)
+    p.add_argument("study_dir")
+    if out_help:
+        p.add_argument("--out", help=out_help)
+    return p
+
+
 def _add_report(sub) -> None:
-    r = sub.add_parser("report", help="tables and figures from a study directory of run records")
-    r.add_argument("study_dir")
-    r.add_argument("--out", help="output directory (default <study_dir>/report)")
-    r.set_defaults(func=cmd_report)
+    _study_command(sub, "report", "tables and figures from a study directory of run records",
+                   "output directory (default <study_dir>/report)").set_defaults(func=cmd_report)
 
 
 def _add_status(sub) -> None:
-    st = sub.add_parser("status", help="done / failed / missing cells of a study, per arm and seed")
-    st.add_argument("study_dir")
-    st.set_defaults(func=cmd_status)
+    _study_command(sub, "status", "done / failed / missing cells of a study, per arm and seed"
+                   ).set_defaults(func=cmd_status)
 
 
 def _add_bench(sub) -> None:
@@ -140,9 +146,8 @@ def _add_bench(sub) -> None:
 def _add_calibrate(sub) -> None:
     from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
 
-    c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")
-    c.add_argument("study_dir")
-    c.add_argument("--out", help="output directory (default <study_dir>/report, where `scarce report` finds it)")
+    c = _study_command(sub, "calibrate", "A/A simulations: false-positive and detection rates of the verdict rule",
+                       "output directory (default <study_dir>/report, where `scarce report` finds it)")
     c.add_argument("--arms", default="real,placebo", help="the two arms whose runs at the same seeds form the "
                    "pool (default real,placebo: a placebo label's first match; one arm alone pairs its seeds)")
     c.add_argument("--sims", type=int, default=2000, help="simulated studies per scenario")
