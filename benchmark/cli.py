@@ -98,11 +98,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return run_audit(args.target, args.dataset, args.overrides, args.out, args.calibrate)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
-
-    p = argparse.ArgumentParser(prog="scarce", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_split(sub) -> None:
     s = sub.add_parser("split", help="freeze train/selection/test for a dataset and choose its hardest class")
     s.add_argument("dataset", help="registered dataset name (e.g. demo, magnetic_tile, imagefolder)")
     s.add_argument("overrides", nargs="*", help="Hydra overrides for the pilot runs, e.g. dataset.root=DIR")
@@ -114,13 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
     s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
     s.set_defaults(func=cmd_split)
-    r = sub.add_parser("report", help="tables and figures from a study directory of run records")
-    r.add_argument("study_dir")
-    r.add_argument("--out", help="output directory (default <study_dir>/report)")
-    r.set_defaults(func=cmd_report)
-    st = sub.add_parser("status", help="done / failed / missing cells of a study, per arm and seed")
-    st.add_argument("study_dir")
-    st.set_defaults(func=cmd_status)
+
+
+def _study_command(sub, name: str, what: str, out_help: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand on one study directory (positional `study_dir`), with `--out DIR` when it writes."""
+    p = sub.add_parser(name, help=what)
+    p.add_argument("study_dir")
+    if out_help:
+        p.add_argument("--out", help=out_help)
+    return p
+
+
+def _add_report(sub) -> None:
+    _study_command(sub, "report", "tables and figures from a study directory of run records",
+                   "output directory (default <study_dir>/report)").set_defaults(func=cmd_report)
+
+
+def _add_status(sub) -> None:
+    _study_command(sub, "status", "done / failed / missing cells of a study, per arm and seed"
+                   ).set_defaults(func=cmd_status)
+
+
+def _add_bench(sub) -> None:
     b = sub.add_parser("bench", help="engines side by side (naive / finetune / featurebank), study and joblib")
     b.add_argument("--dataset", default="magnetic_tile")
     b.add_argument("--root", default=None, help="the dataset's folder (default: its adapter's, e.g. "
@@ -130,9 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["engines", "study", "joblib", "ceiling"])
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
-    c = sub.add_parser("calibrate", help="A/A simulations: false-positive and detection rates of the verdict rule")
-    c.add_argument("study_dir")
-    c.add_argument("--out", help="output directory (default <study_dir>/report, where `scarce report` finds it)")
+
+
+def _add_calibrate(sub) -> None:
+    from benchmark.stats.decision import CI_KEYS, P_KEYS, DecisionRule
+
+    c = _study_command(sub, "calibrate", "A/A simulations: false-positive and detection rates of the verdict rule",
+                       "output directory (default <study_dir>/report, where `scarce report` finds it)")
     c.add_argument("--arms", default="real,placebo", help="the two arms whose runs at the same seeds form the "
                    "pool (default real,placebo: a placebo label's first match; one arm alone pairs its seeds)")
     c.add_argument("--sims", type=int, default=2000, help="simulated studies per scenario")
@@ -146,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule: which CI must exclude 0 (default: the seeds × test-units t interval)")
     c.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
     c.set_defaults(func=cmd_calibrate)
+
+
+def _add_audit(sub) -> None:
     a = sub.add_parser("audit", help="synthetic-set audit: near-copies of test/train images, fidelity, gallery")
     a.add_argument("target", nargs="?", help="a delivery folder (manifest.csv) or a generator name / YAML file")
     a.add_argument("overrides", nargs="*", help="Hydra overrides before the options, e.g. synthetic.volume=40 "
@@ -154,10 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="output directory (default results/audit/<dataset>-<generator>-<set key>)")
     a.add_argument("--calibrate", action="store_true", help="propose thresholds from the train split and exit")
     a.set_defaults(func=cmd_audit)
+
+
+def _add_fetch(sub) -> None:
     from benchmark.data.fetch import add_arguments as fetch_arguments
 
     f = fetch_arguments(sub.add_parser("fetch", help="download (or say how to get), verify and unpack a dataset"))
     f.set_defaults(func=cmd_fetch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scarce", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_split, _add_report, _add_status, _add_bench, _add_calibrate, _add_audit, _add_fetch):
+        add(sub)  # each adds one subcommand (its arguments and its cmd_* function), in this order
     return p
 
 

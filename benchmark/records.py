@@ -1,4 +1,5 @@
-"""The one place that owns the run-record schema: IDs, writing, reading, flattening to a table.
+"""The one place that owns the run-record schema: IDs, writing, reading (flattening records to the
+reports' table is :mod:`benchmark.report.columns`).
 
 A record is one JSON file per run, `<study>/records/<run_id>.json`, self-describing: it holds the
 resolved config, the cell that identifies it, metrics, per-test-image probabilities, timings,
@@ -17,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
-
-import pandas as pd
 
 from benchmark.io import mkstemp_shared, read_json
 
@@ -128,11 +127,6 @@ def existing_record(study_dir: str | Path, rid: str) -> dict[str, Any] | None:
     except (ValueError, OSError) as e:
         log.warning("ignoring unreadable record %s: %s", p, e)
         return None
-
-
-def existing_ok(study_dir: str | Path, rid: str) -> bool:
-    rec = existing_record(study_dir, rid)
-    return rec is not None and rec.get("status") == "ok"
 
 
 # ---- concurrency and progress: per-cell locks, expected cells, stale temp files ----------------------
@@ -247,51 +241,6 @@ def load_records(study_dir: str | Path) -> list[dict[str, Any]]:
     if not d.is_dir():
         raise FileNotFoundError(f"{study_dir}: no 'records/' directory; expected a study written by scarce-run")
     return [read_record(p) for p in sorted(d.glob("*.json"))]
-
-
-def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per record with the fields reports group and pair on."""
-    rows = []
-    for r in records:
-        cell, m = r["cell"], r.get("metrics") or {}
-        rows.append({
-            "run_id": r["run_id"],
-            "status": r["status"],
-            "study": r.get("study"),
-            "dataset": cell["dataset"],
-            "manifest_sha256": cell["manifest_sha256"],
-            "arm": cell["arm"],
-            "generator": cell.get("generator"),
-            "synthetic_key": cell.get("synthetic_key"),
-            "seed": cell["seed"],
-            "k": cell.get("k"),
-            "model": cell["model"]["name"],
-            "engine": cell["trainer"].get("engine"),
-            "design": design_key(cell),
-            "added_key": counts_key(r.get("added_counts") or cell.get("placebo_counts")),
-            "hardest_class": r.get("hardest_class"),
-            "hardest_rule": (r.get("hardest_evidence") or {}).get("description") or r.get("hardest_rule"),
-            "hardest_acc": m.get("hardest_class_accuracy"),
-            "accuracy": m.get("accuracy"),
-            "balanced_accuracy": m.get("balanced_accuracy"),
-            "macro_map": m.get("macro_map"),
-            "n_added": sum((r.get("added_counts") or {}).values()),
-            "error": (r.get("error") or {}).get("message"),
-            **_detection_columns(r, cell, m),
-        })
-    return pd.DataFrame(rows)
-
-
-def _detection_columns(r: dict[str, Any], cell: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    """Detection records (`task: detection`, benchmark/detect): mAP columns, the real-set size and the
-    parity design; classification records get task 'classification' and no other column."""
-    if r.get("task") != "detection":
-        return {"task": "classification"}
-    cfg = r.get("config") or {}
-    return {"task": "detection", "map50_95": m.get("map50_95"), "map50": m.get("map50"),
-            "hardest_ap50_95": m.get("hardest_class_ap50_95"), "hardest_ap50": m.get("hardest_class_ap50"),
-            "n_real": r.get("n_real"), "parity_base": (cell.get("parity") or {}).get("base"),
-            "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published")}
 
 
 def library_versions() -> dict[str, str]:

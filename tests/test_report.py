@@ -9,8 +9,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from benchmark.records import load_records, records_frame, run_id, write_record
+from benchmark.records import load_records, run_id, write_record
 from benchmark.report import failures_frame, markdown_table, write_report
+from benchmark.report.columns import records_frame
 from benchmark.report.plots import plot_paired_seeds
 from benchmark.report.table import TABLE_COLUMNS, study_table
 

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from benchmark import PROJECT_ROOT
+from benchmark.data._registry import register_dataset
 from benchmark.data.base import Dataset, DatasetError
-from benchmark.data import register_dataset
 from benchmark.data.imagefolder import resolve_root, scan_class_tree
 
 if __name__ == "__main__":

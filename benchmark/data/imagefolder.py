@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.data._registry import register_dataset
 from benchmark.data.base import IMAGE_EXTENSIONS, Dataset, DatasetError, Item
-from benchmark.data import register_dataset
 
 
 def resolve_root(root: str | Path) -> Path:

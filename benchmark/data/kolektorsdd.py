@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from benchmark.data import register_dataset
+from benchmark.data._registry import register_dataset
 from benchmark.data.base import Dataset, DatasetError, Item
 from benchmark.data.fetch import describe_dir, locate_root
 

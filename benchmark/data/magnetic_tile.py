@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmark import PROJECT_ROOT
+from benchmark.data._registry import register_dataset
 from benchmark.data.base import IMAGE_EXTENSIONS, Dataset, DatasetError, Item
-from benchmark.data import register_dataset
 from benchmark.data.imagefolder import resolve_root
 
 PREFIX = "MT_"

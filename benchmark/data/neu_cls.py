@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.data import register_dataset
+from benchmark.data._registry import register_dataset
 from benchmark.data.base import Dataset, DatasetError, Item
 from benchmark.data.fetch import describe_dir, locate_root
 from benchmark.data.riawelc import drop_duplicates

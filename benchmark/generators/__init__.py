@@ -1,18 +1,15 @@
-"""Generator registry: `create_generator(name, **config)`, `list_generators()`."""
+"""Generator registry: `create_generator(name, **config)`, `list_generators()`.
+
+The registry itself lives in the leaf :mod:`benchmark.generators._registry` (generators import it from
+there); this package re-exports it and imports every generator so that each registers itself.
+"""
 from __future__ import annotations
 
+from benchmark.generators._registry import GENERATORS, create_generator, list_generators, register_generator
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet
-from benchmark.registry import Registry
 
-GENERATORS = Registry("generator")
-register_generator = GENERATORS.register
-list_generators = GENERATORS.list
+# Generators register themselves on import.
+from benchmark.generators import augment, cutpaste, diffusion, folder, noise  # noqa: F401
 
-
-def create_generator(name: str, **config) -> Generator:
-    return GENERATORS.create(name, **config)
-
-
-from benchmark.generators import augment, cutpaste, diffusion, folder, noise  # noqa: E402,F401
-
-__all__ = ["GenRequest", "Generator", "SyntheticSet", "create_generator", "list_generators", "register_generator"]
+__all__ = ["GENERATORS", "GenRequest", "Generator", "SyntheticSet", "create_generator", "list_generators",
+           "register_generator"]

@@ -19,7 +19,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 from tqdm import tqdm
 
 from benchmark.data.base import Item
-from benchmark.generators import register_generator
+from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
 from benchmark.generators.sources import class_rng, load_source, round_robin, save_output, train_pool, \
     wanted_counts, write_rows

@@ -19,7 +19,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
-from benchmark.generators import register_generator
+from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
 
 PROVENANCE_FIELDS = ["path", "label", "source", "target", "x0", "y0", "x1", "y1", "scale", "flip", "rot90", "angle"]

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from benchmark.data.base import Item  # noqa: E402
-from benchmark.generators import register_generator  # noqa: E402
+from benchmark.generators._registry import register_generator  # noqa: E402
 from benchmark.generators.base import GenRequest, Generator  # noqa: E402
 from benchmark.io import atomic_dir  # noqa: E402
 from benchmark.generators.sources import class_rng, is_grey, load_source, round_robin, save_output, \

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from PIL import Image
 
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
-from benchmark.generators import register_generator
+from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash, sha256_file
 
 REQUIRED_FIELDS = ("path", "label")

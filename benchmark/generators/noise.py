@@ -23,7 +23,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from benchmark.data.base import DatasetError, Item
-from benchmark.generators import register_generator
+from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
 from benchmark.generators.sources import class_rng, is_grey, load_source, round_robin, save_output, \
     wanted_counts, write_rows

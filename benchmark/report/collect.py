@@ -16,7 +16,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.report.notrun import load_skipped
-from benchmark.records import read_record, records_dir, records_frame
+from benchmark.records import read_record, records_dir
+from benchmark.report.columns import records_frame
 
 __all__ = ["StudyData", "hardest_correctness", "load_study", "study_from_records", "PROGRESS_MIN_RECORDS"]
 
@@ -25,7 +26,7 @@ PROGRESS_MIN_RECORDS = 100  # show a progress bar from this many records on
 
 @dataclass
 class StudyData:
-    """``frame``: :func:`benchmark.records.records_frame` of every record (ok and failed).
+    """``frame``: :func:`benchmark.report.columns.records_frame` of every record (ok and failed).
     ``correct``: run_id → (hardest-class test image paths, 0/1 correctness per image, independent-unit
     label per image — its near-duplicate group — or None when the split is not grouped).
     ``confusion``: run_id → (class names, confusion counts, rows = true class).

@@ -2,9 +2,10 @@
 
 Two runs may be paired only if everything that defines their numbers — dataset and frozen manifest,
 model, trainer (engine, budget, every setting), threads, k — is the same and they differ only in the
-arm's training data. ``design`` (a column of :func:`benchmark.records.records_frame`, :func:`benchmark.records.design_key`) hashes exactly
-that part of the cell, so runs of different designs land in different groups (separate rows), never
-averaged into one seed. Within a group an arm label is one design of training data:
+arm's training data. ``design`` (a column of :func:`benchmark.report.columns.records_frame`,
+:func:`benchmark.records.design_key`) hashes exactly that part of the cell, so runs of different designs
+land in different groups (separate rows), never averaged into one seed. Within a group an arm label is
+one design of training data:
 
 - ``synthetic[g]`` — generator g's set; ``synthetic[g#key]`` when g delivered several different sets
   (another volume, another generator seed) in the same group;

@@ -127,8 +127,8 @@ def _calibration_lines(out_dir: Path) -> list[str]:
     return lines
 
 
-def _caveats(ctx: ReportContext, out_dir: Path) -> str:
-    c, f = ctx.comparisons, ctx.frame
+def _resolution_lines(c: pd.DataFrame) -> list[str]:
+    """How far one test image moves a run's hardest-class accuracy, per dataset."""
     lines = []
     for (ds, hc), g in c.groupby(["dataset", "hardest_class"], sort=True):
         m = g["n_test_images"].dropna()
@@ -136,12 +136,23 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
             m = int(m.max())
             lines.append(escape(f"{ds}: the hardest class ({hc}) has {m} test images, so one image moves a run's "
                                 f"accuracy by {100 / m:.1f} pp; effects smaller than that exist only as averages."))
+    return lines
+
+
+def _interval_lines(c: pd.DataFrame) -> list[str]:
+    """How often the interval that also resamples test images is the wider one."""
     valid = c[c["wider_ci"].isin(["seeds × images", "seeds only", "equal"])]
-    if len(valid):
-        wider = int((valid["wider_ci"] == "seeds × images").sum())
-        lines.append(escape(f"In {wider} of {len(valid)} comparisons the interval that also resamples test images is "
-                            "wider than the seeds-only one: seed-level z and p treat the test images as fixed and "
-                            "overstate certainty about new images."))
+    if not len(valid):
+        return []
+    wider = int((valid["wider_ci"] == "seeds × images").sum())
+    return [escape(f"In {wider} of {len(valid)} comparisons the interval that also resamples test images is "
+                   "wider than the seeds-only one: seed-level z and p treat the test images as fixed and "
+                   "overstate certainty about new images.")]
+
+
+def _hardest_rule_lines(f: pd.DataFrame) -> list[str]:
+    """How each dataset's hardest class was chosen (and its note, where one is known)."""
+    lines = []
     for rule in f.dropna(subset=["hardest_class"]).drop_duplicates(["dataset"]).itertuples():
         how = rule.hardest_rule if isinstance(rule.hardest_rule, str) else "(rule not recorded)"
         lines.append(escape(f"{rule.dataset}: hardest class {rule.hardest_class} chosen by: {how}. "
@@ -149,38 +160,63 @@ def _caveats(ctx: ReportContext, out_dir: Path) -> str:
                             "choosing it."))
         if note := rule_note(rule.dataset, rule.hardest_class, how):
             lines.append(escape(note.replace("**", "")))
-    if len(c):
-        lo, hi = int(c["n"].min()), int(c["n"].max())
-        n_primary = int((c["family"] == "primary").sum())
-        lines.append(escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. Holm's adjustment runs "
-                            f"once over the {n_primary} pre-registered primary comparisons (each generator vs its "
-                            f"count-matched placebo) and once over the {len(c) - n_primary} secondary ones."))
-        rule = ctx.rule
-        for r in c[c["family"] == "primary"].itertuples():
-            need = str(r.seeds_needed)
-            if need == "not reachable":
-                lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
-                                    f"{rule.target_effect_pp:g} pp is not reachable with more seeds alone: the "
-                                    "test set's own image-to-image variance dominates; more independent test "
-                                    "images are needed."))
-            elif need.isdigit() and int(need) > int(r.n):
-                lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
-                                    f"{rule.target_effect_pp:g} pp needs about {need} seeds (this study has {int(r.n)})."))
-            if isinstance(r.dropped_seeds, list) and r.dropped_seeds and not pd.isna(r.worst_p):
-                lines.append(escape(f"{r.dataset} {r.comparison}: seeds {r.dropped_seeds} were dropped; with them "
-                                    f"imputed against the observed sign the mean would be {_num(r.worst_mean_pp, sign=True)} "
-                                    f"pp (seed-level p = {_num(r.worst_p, 3)})."))
-        z_only = c[(c["z"].astype(float).abs() >= DEFAULT_TARGET_Z) & (c["verdict"] == "no evidence")]
-        if len(z_only):
-            names = "; ".join(f"{r.dataset} {r.comparison} (z = {fmt_cell(float(r.z))})" for r in z_only.itertuples())
-            lines.append(escape(f"SCARCE's plain |z| ≥ {DEFAULT_TARGET_Z:g} would call {names}, which this rule "
-                                "does not: with few seeds the normal reference, no multiplicity correction and "
-                                "fixed test images make z overconfident."))
+    return lines
+
+
+def _holm_line(c: pd.DataFrame) -> str:
+    """Seeds per comparison and the two Holm families."""
+    lo, hi = int(c["n"].min()), int(c["n"].max())
+    n_primary = int((c["family"] == "primary").sum())
+    return escape(f"Seeds per comparison: {lo if lo == hi else f'{lo} to {hi}'}. Holm's adjustment runs "
+                  f"once over the {n_primary} pre-registered primary comparisons (each generator vs its "
+                  f"count-matched placebo) and once over the {len(c) - n_primary} secondary ones.")
+
+
+def _primary_lines(c: pd.DataFrame, rule) -> list[str]:
+    """Per primary comparison: the seeds its power target needs, and what its dropped seeds could do."""
+    lines = []
+    for r in c[c["family"] == "primary"].itertuples():
+        need = str(r.seeds_needed)
+        if need == "not reachable":
+            lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
+                                f"{rule.target_effect_pp:g} pp is not reachable with more seeds alone: the "
+                                "test set's own image-to-image variance dominates; more independent test "
+                                "images are needed."))
+        elif need.isdigit() and int(need) > int(r.n):
+            lines.append(escape(f"{r.dataset} {r.comparison}: {rule.power:.0%} power to detect "
+                                f"{rule.target_effect_pp:g} pp needs about {need} seeds (this study has {int(r.n)})."))
+        if isinstance(r.dropped_seeds, list) and r.dropped_seeds and not pd.isna(r.worst_p):
+            lines.append(escape(f"{r.dataset} {r.comparison}: seeds {r.dropped_seeds} were dropped; with them "
+                                f"imputed against the observed sign the mean would be {_num(r.worst_mean_pp, sign=True)} "
+                                f"pp (seed-level p = {_num(r.worst_p, 3)})."))
+    return lines
+
+
+def _z_only_lines(c: pd.DataFrame) -> list[str]:
+    """Comparisons SCARCE's plain |z| bar would call but this rule does not."""
+    z_only = c[(c["z"].astype(float).abs() >= DEFAULT_TARGET_Z) & (c["verdict"] == "no evidence")]
+    if not len(z_only):
+        return []
+    names = "; ".join(f"{r.dataset} {r.comparison} (z = {fmt_cell(float(r.z))})" for r in z_only.itertuples())
+    return [escape(f"SCARCE's plain |z| ≥ {DEFAULT_TARGET_Z:g} would call {names}, which this rule "
+                   "does not: with few seeds the normal reference, no multiplicity correction and "
+                   "fixed test images make z overconfident.")]
+
+
+def _failed_lines(f: pd.DataFrame) -> list[str]:
     n_failed = int((f["status"] == "failed").sum()) if not f.empty else 0
-    if n_failed:
-        lines.append(escape(f"{n_failed} run(s) failed and are excluded (see the failures table); their seeds "
-                            "are dropped from the comparisons they belong to."))
-    lines += _calibration_lines(out_dir)
+    if not n_failed:
+        return []
+    return [escape(f"{n_failed} run(s) failed and are excluded (see the failures table); their seeds "
+                   "are dropped from the comparisons they belong to.")]
+
+
+def _caveats(ctx: ReportContext, out_dir: Path) -> str:
+    c, f = ctx.comparisons, ctx.frame
+    lines = [*_resolution_lines(c), *_interval_lines(c), *_hardest_rule_lines(f)]
+    if len(c):
+        lines += [_holm_line(c), *_primary_lines(c, ctx.rule), *_z_only_lines(c)]
+    lines += [*_failed_lines(f), *_calibration_lines(out_dir)]
     return "<ul>" + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
 
 
