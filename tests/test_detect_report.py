@@ -127,3 +127,19 @@ def test_detection_duplicate_seed_is_refused(study):
     write_record(study, dup)
     with pytest.raises(MixedDesignError, match="share arm, volume and seed"):
         paired_table(load_study(study).frame)
+
+
+def test_scarce_report_prints_holm_p_and_verdicts_by_the_classification_rule(tmp_path, capsys):
+    # issue 16: the detection report goes through the same rule (its seed-level form: AP is not per image),
+    # the same Holm family and the same verdict words, and `scarce report` prints them
+    from benchmark.cli import main
+    from benchmark.stats import DecisionRule
+
+    assert main(["report", str(_six_seed_study(tmp_path / "six"))]) == 0
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if "synthetic − placebo" in ln]
+    assert "hardest AP@.5:.95" in line and "p_holm" in line and line.endswith("-> gain"), line
+    rule = DecisionRule().seed_level()
+    assert f"verdict rule: {rule.describe()}" in out and "these frozen test images only" in out
+    assert (rule.alpha, rule.min_seeds, rule.target_effect_pp) == (DecisionRule().alpha, DecisionRule().min_seeds,
+                                                                   DecisionRule().target_effect_pp)

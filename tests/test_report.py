@@ -214,3 +214,18 @@ def test_two_runs_of_one_arm_and_seed_are_refused(frame):
     with pytest.raises(MixedDesignError, match=a["run_id"]):
         study_table(pd.concat([frame, records_frame([a, b])], ignore_index=True))
 
+
+
+def test_scarce_report_opens_the_answer_with_the_primary_comparisons(study, capsys):
+    from benchmark.cli import main
+    from benchmark.stats import DecisionRule
+
+    assert main(["report", str(study)]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(study / "report" / "comparisons.csv")
+    primary = table[table["family"] == "primary"]
+    lines = [ln for ln in out.splitlines() if " -> " in ln]
+    assert len(lines) == len(primary) > 0
+    for ln, row in zip(lines, primary.itertuples()):
+        assert row.comparison in ln and "cross_p_holm" in ln and ln.endswith(f"-> {row.verdict}")
+    assert f"verdict rule: {DecisionRule().describe()}" in out
