@@ -69,7 +69,7 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
             set_threads(threads)  # every batch starts from the cell's count (ultralytics may change it)
             results = _fit(cfg, task, dataset, arm, manifest, batch, rids)
             for s in batch:
-                record = base_record(cfg, s, cells[s], manifest, dataset, arm, threads)
+                record = base_record(cfg, task, s, cells[s], manifest, dataset, arm, threads)
                 record.update(task.record_fields(cfg, dataset, arm))
                 record.update(results[s])
                 record.setdefault("timings", {}).update(total_s=time.perf_counter() - t0, seeds_in_job=len(todo))

@@ -10,9 +10,9 @@ from benchmark.records import SCHEMA_VERSION, library_versions, run_id
 EVIDENCE_KEYS = ("description", "pilot_seeds", "mean_selection_accuracy", "mean_selection_ap50_95")
 
 
-def base_record(cfg: dict, seed: int, cell: dict, manifest: dict, dataset, arm: ArmData, threads: int) -> dict:
+def base_record(cfg: dict, task, seed: int, cell: dict, manifest: dict, dataset, arm: ArmData, threads: int) -> dict:
     ev = manifest["hardest"].get("evidence", {})
-    return {"schema": SCHEMA_VERSION, "run_id": run_id(cell), "study": cfg["study"], "cell": cell,
+    return {"schema": SCHEMA_VERSION, "task": task.name, "run_id": run_id(cell), "study": cfg["study"], "cell": cell,
             "config": {**cfg, "seed": seed, "seeds": None}, "hardest_class": manifest["hardest"]["class"],
             "hardest_rule": manifest["hardest"].get("rule"),
             "hardest_evidence": {k: ev[k] for k in EVIDENCE_KEYS if k in ev},

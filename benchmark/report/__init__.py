@@ -8,6 +8,7 @@ published numbers from :mod:`.published`; the A/A calibration from :mod:`.calibr
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,6 @@ from benchmark.report.artefacts import (ReportContext, failures_frame, write_aa_
                                         write_confusion, write_failures, write_fewshot, write_forest,
                                         write_paired_seeds, write_table)
 from benchmark.report.collect import StudyData, load_study
-from benchmark.report.detection import is_detection
-from benchmark.report.detection_artefacts import write_detection_report
 from benchmark.report.audit import write_audit
 from benchmark.report.html import write_html
 from benchmark.report.leaderboard import write_leaderboard
@@ -40,18 +39,31 @@ def build_report(data: StudyData, out_dir: Path, rule: DecisionRule = DecisionRu
     """Write every artefact of ``data`` into ``out_dir``, then ``index.html``; returns ``{name: path}``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if is_detection(data.frame):  # detection records get their own tables/figure (benchmark/report/detection.py)
-        classification = data.frame[data.frame["task"] != "detection"]
-        written = write_detection_report(data, out_dir, html=classification.empty, rule=rule)
-        if classification.empty:
-            return written
-        data = StudyData(classification.reset_index(drop=True), data.correct, data.confusion, data.name)
-        return written | build_report(data, out_dir, rule, seed, n_boot)
+    written, data = _task_reports(data, out_dir, rule)
+    if written and data.frame.empty:
+        return written
     ctx = ReportContext(data, rule, seed, n_boot)
+    ctx.written.update(written)
     for write in ARTEFACTS:
         ctx.written.update(write(ctx, out_dir))
     ctx.written.update(write_html(ctx, out_dir))
     return dict(ctx.written)
+
+
+def _task_reports(data: StudyData, out_dir: Path, rule: DecisionRule) -> tuple[dict[str, Path], StudyData]:
+    """Let each task with its own report (Task.write_report, e.g. detection) write it for its rows; return
+    what they wrote and the rows left for the shared pipeline (classification and tasks like it)."""
+    from benchmark.tasks import create_task
+
+    frame, written = data.frame, {}
+    for name in sorted(set(frame["task"])) if "task" in frame else []:
+        rows = frame["task"] == name
+        sub = dataclasses.replace(data, frame=frame[rows].reset_index(drop=True))
+        out = create_task(name).write_report(sub, out_dir, rule, html=bool(rows.all()))
+        if out is not None:
+            written |= out
+            frame = frame[frame["task"] != name]
+    return written, dataclasses.replace(data, frame=frame.reset_index(drop=True))
 
 
 def write_report(study_dir: Path, out_dir: Path | None = None, rule: DecisionRule = DecisionRule(),

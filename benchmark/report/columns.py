@@ -41,18 +41,19 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "macro_map": m.get("macro_map"),
             "n_added": sum((r.get("added_counts") or {}).values()),
             "error": (r.get("error") or {}).get("message"),
-            **_detection_columns(r, cell, m),
+            **_task_columns(r),
         })
     return pd.DataFrame(rows)
 
 
-def _detection_columns(r: dict[str, Any], cell: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    """Detection records (`task: detection`, benchmark/detect): mAP columns, the real-set size and the
-    parity design; classification records get task 'classification' and no other column."""
-    if r.get("task") != "detection":
-        return {"task": "classification"}
-    cfg = r.get("config") or {}
-    return {"task": "detection", "map50_95": m.get("map50_95"), "map50": m.get("map50"),
-            "hardest_ap50_95": m.get("hardest_class_ap50_95"), "hardest_ap50": m.get("hardest_class_ap50"),
-            "n_real": r.get("n_real"), "parity_base": (cell.get("parity") or {}).get("base"),
-            "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published")}
+def _task_columns(r: dict[str, Any]) -> dict[str, Any]:
+    """The record's task (records before tasks existed are classification ones) and the columns that task adds
+    (:meth:`benchmark.tasks.base.Task.frame_columns`, e.g. detection's mAP and parity columns)."""
+    from benchmark.tasks import create_task
+
+    name = r.get("task") or "classification"
+    try:
+        task = create_task(name)
+    except KeyError:  # a record of a task whose plugin is not installed here: the shared columns only
+        return {"task": name}
+    return {"task": name, **task.frame_columns(r)}

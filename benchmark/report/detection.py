@@ -25,7 +25,7 @@ from benchmark.stats import DecisionRule, adjust_study, mean_ci, paired_summary,
 from benchmark.stats.equivalence import superiority_paired, tost_paired
 from benchmark.stats.multiple import holm
 
-__all__ = ["is_detection", "detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
+__all__ = ["detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
            "DEFAULT_MARGIN", "CURVE_HEADERS", "PARITY_HEADERS", "PAIRED_HEADERS"]
 
 DETECTION_RULE = DecisionRule().seed_level()  # the default rule; AP has no per-image decomposition: seed-level, said so
@@ -40,10 +40,6 @@ PARITY_HEADERS = {"n_added": "M", "mean_a": "A mAP", "mean_b": "B mAP", "mean_di
 PAIRED_HEADERS = {"n_added": "added", "family": "family", "metric": "metric", "n": "seeds", "mean": "mean d",
                   "ci_low": "95 % CI low", "ci_high": "95 % CI high", "p": "t-test p", "p_holm": "Holm p",
                   "wilcoxon_p": "Wilcoxon p", "verdict": "verdict"}
-
-
-def is_detection(frame: pd.DataFrame) -> bool:
-    return "task" in frame and bool((frame["task"] == "detection").any())
 
 
 def detection_rows(frame: pd.DataFrame) -> pd.DataFrame:

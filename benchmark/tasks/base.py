@@ -54,6 +54,15 @@ class Task(abc.ABC):
         """Fields the task adds to every record of an arm (e.g. object counts)."""
         return {}
 
+    def frame_columns(self, record: dict) -> dict:
+        """Columns the task adds to the report's one-row-per-record frame (benchmark/report/columns.py)."""
+        return {}
+
+    def write_report(self, data, out_dir: Path, rule, html: bool) -> dict[str, Path] | None:
+        """The task's own report artefacts for its rows of `data`, or None: the shared pipeline (comparisons,
+        Holm families, verdicts, tables, figures, index.html) reports them, as it does classification."""
+        return None
+
     def summary(self, record: dict) -> str:
         """One log line of a finished record's headline numbers."""
         acc = (record.get("metrics") or {}).get("hardest_class_accuracy")

@@ -75,10 +75,24 @@ class Detection(Task):
         return out
 
     def record_fields(self, cfg: dict, dataset, arm: ArmData) -> dict:
-        return {"task": "detection", "train_objects": dataset.object_counts(arm.train),
+        return {"train_objects": dataset.object_counts(arm.train),
                 "n_real": arm.cell["n_real"], "n_added": len(arm.added),
                 "versions": {**library_versions(), "ultralytics": md.version("ultralytics")},
                 "determinism": DETERMINISM}
+
+    def frame_columns(self, record: dict) -> dict:
+        """mAP columns, the real-set size and the parity design (benchmark/report/detection.py reads them)."""
+        m, cell, cfg = record.get("metrics") or {}, record["cell"], record.get("config") or {}
+        return {"map50_95": m.get("map50_95"), "map50": m.get("map50"),
+                "hardest_ap50_95": m.get("hardest_class_ap50_95"), "hardest_ap50": m.get("hardest_class_ap50"),
+                "n_real": record.get("n_real"), "parity_base": (cell.get("parity") or {}).get("base"),
+                "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published")}
+
+    def write_report(self, data, out_dir: Path, rule, html: bool) -> dict[str, Path]:
+        """Volume curve, parity table and paired AP statistics under the study's rule (seed level)."""
+        from benchmark.report.detection_artefacts import write_detection_report
+
+        return write_detection_report(data, out_dir, html=html, rule=rule)
 
     def summary(self, record: dict) -> str:
         m = record.get("metrics") or {}
