@@ -290,3 +290,25 @@ def test_concurrent_cold_extractions_share_the_work(tiny, tmp_path):
     assert na + nb == len(set(paths))  # every image embedded by exactly one of the two
     alone, _ = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "alone")
     assert np.array_equal(fa, alone) and np.array_equal(fb, alone)
+
+
+def test_engine_registry_is_a_leaf_and_names_known_engines():
+    """benchmark.train follows timm's layout: the registry module imports nothing from benchmark.train, engine
+    modules register through it (never through the package __init__), and an unknown name lists the engines."""
+    import ast
+    from pathlib import Path
+
+    import benchmark.train as pkg
+
+    def imported(path: Path) -> set[str]:
+        tree = ast.parse(path.read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | \
+               {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+    here = Path(pkg.__file__).parent
+    assert not {m for m in imported(here / "_registry.py") if m.startswith("benchmark.train")}
+    for engine in sorted(here.glob("engine_*.py")):
+        assert "benchmark.train" not in imported(engine), engine.name
+        assert "benchmark.train._registry" in imported(engine), engine.name
+    with pytest.raises(KeyError, match=r"unknown engine 'nope'; known engines: featurebank, finetune"):
+        create_engine("nope")

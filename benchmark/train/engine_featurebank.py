@@ -19,7 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from benchmark.data.base import Dataset, Item
-from benchmark.train import register_engine
+from benchmark.train._registry import register_engine
 from benchmark.train.features import extract_features
 from benchmark.train.finetune import BalancedSampler, make_optimizer, total_steps, update
 
