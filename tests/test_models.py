@@ -55,7 +55,7 @@ def test_local_checkpoint_and_unknown_offline_weights(tmp_path):
 
 
 def test_probabilities_shape():
-    from benchmark.train.finetune import predict_probs
+    from benchmark.train.loop import predict_probs
 
     m = create_backbone("resnet10t", num_classes=4, pretrained=False)
     p = predict_probs(m, torch.zeros(5, 3, 32, 32, dtype=torch.uint8), normalization(m))
