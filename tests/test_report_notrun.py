@@ -2,8 +2,6 @@
 import json
 import sys
 
-import pytest
-
 from benchmark.experiments import write_skip_note
 from benchmark.report import write_report
 from benchmark.report.notrun import load_skipped, not_run_frame, rule_choice, rule_note

@@ -13,7 +13,6 @@ import numpy as np
 from benchmark.data.base import DatasetError
 
 FORMATS = ("voc", "yolo")
-EMPTY = np.zeros((0, 5), dtype=np.float64)
 
 
 def _num(node, field: str, path: Path, where: str) -> float:
