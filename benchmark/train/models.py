@@ -52,7 +52,9 @@ def _load_body(model: nn.Module, checkpoint: str) -> None:
     def drop_head(sd: dict, _model: nn.Module) -> dict:
         return {k: v for k, v in sd.items() if not k.startswith(head)}
 
-    missing, unexpected = load_checkpoint(model, str(p), use_ema=False, strict=False, filter_fn=drop_head)
+    # weights_only: never unpickle code (older timm releases default to False); None = a .npz the model loaded itself
+    res = load_checkpoint(model, str(p), use_ema=False, strict=False, filter_fn=drop_head, weights_only=True)
+    missing, unexpected = res if res is not None else ([], [])
     missing = [k for k in missing if not k.startswith(head)]
     if missing or unexpected:
         raise ValueError(f"{p}: checkpoint does not fit this model: missing {missing[:5]}, "
