@@ -23,7 +23,9 @@ from PIL import Image
 from benchmark import PROJECT_ROOT
 from benchmark.cli import main as scarce_main
 from benchmark.data import create_dataset
-from benchmark.data.fetch import MANUAL_EXIT, SOURCES, FetchError, Source, fetch, safe_unpack
+from benchmark.data.archive import FetchError, safe_unpack
+from benchmark.data.catalogue import SOURCES, Source
+from benchmark.data.fetch import MANUAL_EXIT, fetch
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
