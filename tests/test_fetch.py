@@ -230,6 +230,28 @@ def test_malicious_archives_are_refused_before_writing(tmp_path, name, archive, 
     assert list(dest.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
 
 
+def test_tar_members_pass_tarfiles_data_filter(tmp_path):
+    """Special files are refused before anything is written; modes are made safe (tarfile's "data" filter)."""
+    def tar_of(*members: tarfile.TarInfo) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            for m in members:
+                tf.addfile(m, io.BytesIO(b"a" * m.size))
+        return buf.getvalue()
+
+    info = tarfile.TarInfo("ok/a.txt")
+    info.size, info.mode = 1, 0o6777  # setuid, setgid, world-writable
+    (tmp_path / "modes.tar").write_bytes(tar_of(info))
+    safe_unpack(tmp_path / "modes.tar", tmp_path / "modes")
+    assert (tmp_path / "modes" / "ok" / "a.txt").stat().st_mode & 0o7022 == 0
+    fifo = tarfile.TarInfo("ok/pipe")
+    fifo.type = tarfile.FIFOTYPE
+    (tmp_path / "fifo.tar").write_bytes(tar_of(info, fifo))
+    with pytest.raises(FetchError, match="'ok/pipe': .*special file"):
+        safe_unpack(tmp_path / "fifo.tar", tmp_path / "dest")
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
 def test_archive_with_dotdot_member_is_refused_by_fetch(server, tmp_path):
     data = zip_bytes({**ksdd_members(), "../evil.txt": b"x"})
     server.files["/ksdd.zip"] = data

@@ -99,13 +99,16 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path, dest: Path) -> None:
 
 
 def _tar_members(tf: tarfile.TarFile, archive: Path, dest: Path) -> None:
+    """Every member through tarfile's own "data" filter (a path resolving outside `dest`, device files and
+    pipes, unsafe modes), before anything is written; absolute names, `..` and links are refused outright."""
     for m in tf.getmembers():
-        rel = _check_name(m.name, archive)
+        _check_name(m.name, archive)  # the data filter would strip a leading '/' and only refuse what escapes
         if m.issym() or m.islnk():
             raise FetchError(f"{archive}: member {m.name!r} is a link to {m.linkname!r}; refusing to unpack")
-        if not (m.isfile() or m.isdir()):
-            raise FetchError(f"{archive}: member {m.name!r} is not a regular file or folder; refusing to unpack")
-        _check_inside(rel, dest, archive)
+        try:
+            tarfile.data_filter(m, str(dest))
+        except tarfile.FilterError as e:  # a TarError: keep it apart from "not a tar archive" below
+            raise FetchError(f"{archive}: member {m.name!r}: {e}; refusing to unpack") from None
 
 
 def safe_unpack(archive: Path, dest: Path) -> None:
@@ -120,6 +123,6 @@ def safe_unpack(archive: Path, dest: Path) -> None:
     try:
         with tarfile.open(archive) as tf:
             _tar_members(tf, archive, dest)
-            tf.extractall(dest, filter="data")
+            tf.extractall(dest, filter="data")  # the same filter again, as it writes
     except tarfile.TarError as e:
         raise FetchError(f"{archive}: not a zip or tar archive ({e}); expected .zip, .tar, .tar.gz/.bz2/.xz")
