@@ -13,7 +13,6 @@ prints, for each Table 1 dataset, whether it is available and the exact split co
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from benchmark.detect.arms import build_det_arm, parity_split
-from benchmark.detect.data import DetItem, create_det_dataset
+from benchmark.detect.data import create_det_dataset
 from benchmark.detect.generators import DET_GENERATORS, covered_fraction
 from benchmark.detect.labels import parse_yolo
 from benchmark.generators.base import GenRequest

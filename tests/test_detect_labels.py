@@ -83,3 +83,26 @@ def test_yolo_adapter_malformed_tree_errors(tmp_path):
         create_det_dataset({"name": "yolo", "root": str(root)})
     with pytest.raises(KeyError, match="known detection datasets: demo_det, neu_det, yolo"):
         create_det_dataset({"name": "nope"})
+
+
+def test_yolo_conversions_match_ultralytics_box_ops(tmp_path):
+    """labels.py writes out ultralytics' xywhn2xyxy / xyxy2xywhn (it runs before ultralytics may be imported):
+    the same numbers, bit for bit, and the same YOLO text."""
+    from benchmark.detect.offline import ultralytics
+
+    ultralytics(tmp_path / "cache")  # the one offline import path
+    from ultralytics.utils.ops import xywhn2xyxy, xyxy2xywhn
+
+    rng = np.random.default_rng(0)
+    W, H = 97, 61
+    xyxy = np.sort(rng.uniform(-3, [W + 3, H + 3, W + 3, H + 3], (200, 4)).reshape(200, 2, 2), axis=1)
+    xyxy = xyxy.transpose(0, 2, 1).reshape(200, 4)[:, [0, 2, 1, 3]]  # x0 < x1, y0 < y1; some outside the image
+    boxes = np.column_stack([rng.integers(0, 2, 200), xyxy])
+    clipped = np.column_stack([np.clip(xyxy[:, [0, 2]], 0, W), np.clip(xyxy[:, [1, 3]], 0, H)])[:, [0, 2, 1, 3]]
+    want = "".join(f"{int(c)} " + " ".join(f"{v:.6f}" for v in row) + "\n"
+                   for c, row in zip(boxes[:, 0], xyxy2xywhn(clipped, W, H)))
+    assert yolo_lines(boxes, (W, H)) == want
+    xywhn = np.column_stack([rng.uniform(0.2, 0.8, (50, 2)), rng.uniform(0.01, 0.4, (50, 2))])
+    p = tmp_path / "l.txt"
+    p.write_text("".join(f"{i % 2} " + " ".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(xywhn)))
+    np.testing.assert_array_equal(parse_yolo(p, CLASSES, (W, H))[:, 1:], xywhn2xyxy(xywhn, W, H))

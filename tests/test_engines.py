@@ -12,11 +12,11 @@ from benchmark.cli import compose_config
 from benchmark.train import create_engine, set_threads
 from benchmark.train import bank as bank_mod
 from benchmark.train import features as feat_mod
-from benchmark.train import finetune as ft_mod
+from benchmark.train import loop as loop_mod
 from benchmark.train.bank import decoded_path, image_bank
 from benchmark.train.engine_featurebank import FastBalancedSampler
 from benchmark.train.features import build_extractor, embed, extract_features, feature_key, feature_path
-from benchmark.train.finetune import BalancedSampler, predict_probs
+from benchmark.train.loop import BalancedSampler, predict_probs
 from benchmark.train.models import create_backbone, normalization
 from tests.conftest import write_tiny_dataset
 
@@ -224,20 +224,20 @@ def test_finetune_channels_last_is_opt_in_same_forward_and_really_on(tiny, tmp_p
     model = create_backbone("tf_efficientnet_lite0", len(ds.classes), pretrained=True)
     x = image_bank(paths_of(ds, test), 32)
     nchw = predict_probs(model, x, normalization(model))
-    ft_mod.use_channels_last(model, {"channels_last": True})
+    loop_mod.use_channels_last(model, {"channels_last": True})
     nhwc = predict_probs(model, x, normalization(model), channels_last=True)
     assert next(model.parameters()).is_contiguous(memory_format=torch.channels_last)
     np.testing.assert_allclose(nhwc.numpy(), nchw.numpy(), atol=1e-5)
 
     seen = []  # per engine call: was the first weight NHWC when training started?
-    orig = ft_mod.use_channels_last
+    orig = loop_mod.use_channels_last
 
     def spy(m, cfg):
         on = orig(m, cfg)
         seen.append(next(m.parameters()).is_contiguous(memory_format=torch.channels_last) and on)
         return on
 
-    monkeypatch.setattr(ft_mod, "use_channels_last", spy)
+    monkeypatch.setattr(loop_mod, "use_channels_last", spy)
     engine = create_engine("finetune")
     base = ["trainer.max_steps=2", "trainer.batch_size=8", "trainer.warmup_steps=0"]
     for extra in ([], ["trainer.channels_last=true"]):
@@ -290,3 +290,25 @@ def test_concurrent_cold_extractions_share_the_work(tiny, tmp_path):
     assert na + nb == len(set(paths))  # every image embedded by exactly one of the two
     alone, _ = extract_features(paths, cfg["model"], cfg["trainer"], tmp_path / "alone")
     assert np.array_equal(fa, alone) and np.array_equal(fb, alone)
+
+
+def test_engine_registry_is_a_leaf_and_names_known_engines():
+    """benchmark.train follows timm's layout: the registry module imports nothing from benchmark.train, engine
+    modules register through it (never through the package __init__), and an unknown name lists the engines."""
+    import ast
+    from pathlib import Path
+
+    import benchmark.train as pkg
+
+    def imported(path: Path) -> set[str]:
+        tree = ast.parse(path.read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | \
+               {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+    here = Path(pkg.__file__).parent
+    assert not {m for m in imported(here / "_registry.py") if m.startswith("benchmark.train")}
+    for engine in sorted(here.glob("engine_*.py")):
+        assert "benchmark.train" not in imported(engine), engine.name
+        assert "benchmark.train._registry" in imported(engine), engine.name
+    with pytest.raises(KeyError, match=r"unknown engine 'nope'; known engines: featurebank, finetune"):
+        create_engine("nope")

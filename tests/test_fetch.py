@@ -23,7 +23,9 @@ from PIL import Image
 from benchmark import PROJECT_ROOT
 from benchmark.cli import main as scarce_main
 from benchmark.data import create_dataset
-from benchmark.data.fetch import MANUAL_EXIT, SOURCES, FetchError, Source, fetch, safe_unpack
+from benchmark.data.archive import FetchError, safe_unpack
+from benchmark.data.catalogue import SOURCES, Source
+from benchmark.data.fetch import MANUAL_EXIT, fetch
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
@@ -226,6 +228,28 @@ def test_malicious_archives_are_refused_before_writing(tmp_path, name, archive, 
     with pytest.raises(FetchError, match=expected):
         safe_unpack(path, dest)
     assert list(dest.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
+
+
+def test_tar_members_pass_tarfiles_data_filter(tmp_path):
+    """Special files are refused before anything is written; modes are made safe (tarfile's "data" filter)."""
+    def tar_of(*members: tarfile.TarInfo) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            for m in members:
+                tf.addfile(m, io.BytesIO(b"a" * m.size))
+        return buf.getvalue()
+
+    info = tarfile.TarInfo("ok/a.txt")
+    info.size, info.mode = 1, 0o6777  # setuid, setgid, world-writable
+    (tmp_path / "modes.tar").write_bytes(tar_of(info))
+    safe_unpack(tmp_path / "modes.tar", tmp_path / "modes")
+    assert (tmp_path / "modes" / "ok" / "a.txt").stat().st_mode & 0o7022 == 0
+    fifo = tarfile.TarInfo("ok/pipe")
+    fifo.type = tarfile.FIFOTYPE
+    (tmp_path / "fifo.tar").write_bytes(tar_of(info, fifo))
+    with pytest.raises(FetchError, match="'ok/pipe': .*special file"):
+        safe_unpack(tmp_path / "fifo.tar", tmp_path / "dest")
+    assert list((tmp_path / "dest").iterdir()) == []
 
 
 def test_archive_with_dotdot_member_is_refused_by_fetch(server, tmp_path):

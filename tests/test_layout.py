@@ -25,21 +25,13 @@ MAX_FUNCTION_LINES = 50
 # top-level module a ModuleNotFoundError may name -> the optional extra (pyproject) that installs it
 OPTIONAL_EXTRAS = {"ultralytics": "detect"}
 
-# Import cycles in files that others are rewriting; each is "a -> b -> ... -> a" (a imports b at module level).
-KNOWN_CYCLES: list[str] = [
-    # fixed by issue 16 core work: benchmark/train/__init__ imports its engines, which import register_engine
-    # (and seed_everything) back from it; a leaf benchmark/train/_registry.py breaks both
-    "benchmark.train -> benchmark.train.engine_featurebank -> benchmark.train",
-    "benchmark.train -> benchmark.train.engine_finetune -> benchmark.train",
-]
-# Modules over MAX_MODULE_LINES, in files that others are rewriting.
-KNOWN_LONG_MODULES: list[str] = [
-    "benchmark.data.fetch",  # fixed by issue 16 core work (fetch.py is being split)
-]
-# Functions over MAX_FUNCTION_LINES ("module:qualname"), in files that others are rewriting.
-KNOWN_LONG_FUNCTIONS: list[str] = [
-    # fixed by issue 16 core work
-]
+# Accepted exceptions, each a strict xfail that fails once fixed (then remove it). None today: keep it so.
+# Import cycles, each "a -> b -> ... -> a" (a imports b at module level).
+KNOWN_CYCLES: list[str] = []
+# Modules over MAX_MODULE_LINES.
+KNOWN_LONG_MODULES: list[str] = []
+# Functions over MAX_FUNCTION_LINES ("module:qualname").
+KNOWN_LONG_FUNCTIONS: list[str] = []
 
 
 # ---- the import graph ---------------------------------------------------------------------------------
@@ -254,7 +246,7 @@ KNOWN = [*(("cycle", c) for c in KNOWN_CYCLES), *(("module", m) for m in KNOWN_L
 
 
 @pytest.mark.parametrize("kind,entry", [pytest.param(k, e, id=f"{k}: {e}", marks=pytest.mark.xfail(
-    strict=True, reason="fixed by issue 16 core work")) for k, e in KNOWN])
+    strict=True, reason="an accepted exception to the layout rules")) for k, e in KNOWN])
 def test_known_exception_is_fixed(kind, entry):
     # strict xfail: while the code still breaks the rule this fails (XFAIL); once fixed it passes, which
     # strict turns into a failure (XPASS) saying: remove the entry from its KNOWN_* list

@@ -55,8 +55,35 @@ def test_local_checkpoint_and_unknown_offline_weights(tmp_path):
 
 
 def test_probabilities_shape():
-    from benchmark.train.finetune import predict_probs
+    from benchmark.train.loop import predict_probs
 
     m = create_backbone("resnet10t", num_classes=4, pretrained=False)
     p = predict_probs(m, torch.zeros(5, 3, 32, 32, dtype=torch.uint8), normalization(m))
     assert p.shape == (5, 4) and np.allclose(p.sum(1).numpy(), 1)
+
+
+def test_offline_weights_refuse_a_checkpoint_that_does_not_line_up():
+    import timm
+
+    from benchmark.train.models import WEIGHTS, _map_in_order
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    sd = WEIGHTS.get("tf_efficientnet_lite0")()
+    with pytest.raises(ValueError, match="checkpoint has 295 tensors; expected 296"):
+        _map_in_order(dict(list(sd.items())[:-1]), model, "test")
+    first = next(iter(sd))
+    with pytest.raises(ValueError, match="mismatch"):
+        _map_in_order({**sd, first: sd[first][:1]}, model, "test")
+
+
+def test_local_checkpoint_wrapped_or_saved_under_ddp(tmp_path):
+    src = create_backbone("resnet10t", num_classes=3, pretrained=False)
+    body = {k: v for k, v in src.state_dict().items() if not k.startswith("fc.")}
+    for i, blob in enumerate(({"state_dict": src.state_dict()}, {"model": src.state_dict()},
+                              {f"module.{k}": v for k, v in src.state_dict().items()})):
+        torch.save(blob, tmp_path / f"w{i}.pth")
+        loaded = create_backbone("resnet10t", num_classes=5, checkpoint=str(tmp_path / f"w{i}.pth")).state_dict()
+        assert all(torch.equal(v, loaded[k]) for k, v in body.items())
+    torch.save(create_backbone("resnet18", num_classes=3, pretrained=False).state_dict(), tmp_path / "r18.pth")
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        create_backbone("resnet10t", num_classes=3, checkpoint=str(tmp_path / "r18.pth"))

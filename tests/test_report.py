@@ -12,8 +12,8 @@ import pytest
 from benchmark.records import load_records, run_id, write_record
 from benchmark.report import failures_frame, markdown_table, write_report
 from benchmark.report.columns import records_frame
-from benchmark.report.plots import plot_paired_seeds
-from benchmark.report.table import TABLE_COLUMNS, study_table
+from benchmark.report.paired_seeds import plot_paired_seeds
+from benchmark.report.table1 import TABLE_COLUMNS, study_table
 
 HARDEST = {"tiles": "crack", "screws": "thread", "nuts": "chip"}
 

@@ -1,8 +1,6 @@
 """A multi-dataset study reports its absent datasets, and a fixed hardest class is set beside our rule's choice."""
 import json
 
-import pytest
-
 from benchmark.experiments import write_skip_note
 from benchmark.report import write_report
 from benchmark.report.notrun import load_skipped, not_run_frame, rule_choice, rule_note

@@ -23,7 +23,7 @@ from benchmark.report.collect import load_study, study_from_records
 from benchmark.report.comparisons import comparison_pairs, comparisons_frame
 from benchmark.report.fewshot import fewshot_curves, label_efficiency_table
 from benchmark.report.published import (load_fewshot, load_oem, load_table1, match_table1, with_published)
-from benchmark.report.tables import latex_table
+from benchmark.report.table_formats import latex_table
 
 CLASSES = ["crack", "good", "hole"]
 N_CRACK = 10

@@ -96,8 +96,3 @@ def load_mask(path: str | Path, threshold: int = 127) -> np.ndarray:
             return np.asarray(im.convert("L")) > threshold
     except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
         raise DatasetError(f"{path}: unreadable mask ({e}); expected an 8-bit grey image") from None
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Sorted image files directly in `folder` (sorted so item order never depends on the filesystem)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)

@@ -2,6 +2,10 @@
 
 Boxes are float arrays of shape (n, 5): [class index, x0, y0, x1, y1] in pixels of the image
 (x right, y down, x1/y1 exclusive edges as VOC writes them). Every error names the file and field.
+
+The YOLO <-> pixel conversions are the arithmetic of ultralytics' `xywhn2xyxy` / `xyxy2xywhn`, written out
+(tests/test_detect_labels.py checks they agree bit for bit): labels are read before a run has imported
+ultralytics, and that import must happen once, offline, under the run's cache_root (`detect/offline.py`).
 """
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ import numpy as np
 from benchmark.data.base import DatasetError
 
 FORMATS = ("voc", "yolo")
-EMPTY = np.zeros((0, 5), dtype=np.float64)
 
 
 def _num(node, field: str, path: Path, where: str) -> float:
@@ -77,7 +80,7 @@ def parse_yolo(path: str | Path, classes: list[str], wh: tuple[int, int]) -> np.
             raise DatasetError(f"{path}:{ln}: class {int(c)}; expected 0..{len(classes) - 1} ({classes})")
         if min(cx, cy, w, h) < 0 or max(cx, cy, w, h) > 1:
             raise DatasetError(f"{path}:{ln}: {line.strip()!r}; expected coordinates normalised to 0..1")
-        W, H = wh
+        W, H = wh  # ultralytics' xywhn2xyxy, not imported here (see the module docstring)
         rows.append([c, (cx - w / 2) * W, (cy - h / 2) * H, (cx + w / 2) * W, (cy + h / 2) * H])
     boxes = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
     check_boxes(boxes, wh, path)
@@ -96,7 +99,7 @@ def check_boxes(boxes: np.ndarray, wh: tuple[int, int], path: Path, tol: float =
 
 def yolo_lines(boxes: np.ndarray, wh: tuple[int, int]) -> str:
     """YOLO txt text for boxes (n, 5) in pixels (clipped to the image)."""
-    W, H = wh
+    W, H = wh  # ultralytics' xyxy2xywhn, not imported here (see the module docstring)
     out = []
     for c, x0, y0, x1, y1 in boxes:
         x0, x1 = np.clip([x0, x1], 0, W)

@@ -26,7 +26,7 @@ from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.labels import yolo_lines
 from benchmark.detect.offline import ultralytics
 from benchmark.io import atomic_dir
-from benchmark.train import register_engine
+from benchmark.train._registry import register_engine
 
 SHUFFLE_BASE = 6148914691236517205  # ultralytics' base for its train loader's generator (build_dataloader)
 VAL_IMAGES = 16  # selection images ultralytics' own end-of-training validation sees (unused, see fit_and_score)
@@ -65,7 +65,7 @@ def data_yaml(path: Path, train: Path, val: Path, classes: list[str]) -> Path:
     return path
 
 
-def build_model(model_cfg: dict, nc: int):
+def build_model(model_cfg: dict):
     """A YOLO model from a model YAML (from scratch) or a local .pt; never a hub name."""
     from ultralytics import YOLO
 
@@ -174,7 +174,7 @@ def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: li
     tr, sel, te = layout(ds, train, sets), layout(ds, selection[:VAL_IMAGES], sets), layout(ds, test, sets)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    model = build_model(cfg["model"], len(ds.classes))
+    model = build_model(cfg["model"])
     seen = pin_threads(model, threads)
     model.train(trainer=seeded_trainer(), **train_args(cfg, data_yaml(work / "train.yaml", tr, sel, ds.classes), seed,
                                                        work))

@@ -3,7 +3,7 @@
 ``write_report`` is the single entry point. Each artefact is one ``write_*(ctx, out_dir)`` function
 (:mod:`.artefacts`) and one line in ``ARTEFACTS``; ``index.html`` (:mod:`.html`) is written last and
 embeds what they wrote. Statistics come from :mod:`benchmark.stats`; reading records from
-:mod:`.collect`; comparisons from :mod:`.comparisons`; rendering from :mod:`.tables` / :mod:`.figures`;
+:mod:`.collect`; comparisons from :mod:`.comparisons`; rendering from :mod:`.table_formats` / :mod:`.figures`;
 published numbers from :mod:`.published`; the A/A calibration from :mod:`.calibrate`.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from benchmark.report.audit import write_audit
 from benchmark.report.html import write_html
 from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.notrun import write_not_run
-from benchmark.report.table import study_table
-from benchmark.report.tables import markdown_table
+from benchmark.report.table1 import study_table
+from benchmark.report.table_formats import markdown_table
 from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 

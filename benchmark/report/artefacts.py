@@ -19,8 +19,8 @@ from benchmark.report.fewshot import (EFFICIENCY_HEADERS, fewshot_curves, is_few
                                       label_efficiency_table)
 from benchmark.report.notrun import rule_note
 from benchmark.report.published import PUBLISHED_HEADERS, published_fewshot, with_published
-from benchmark.report.table import TABLE_HEADERS, study_table
-from benchmark.report.tables import write_table_formats
+from benchmark.report.table1 import TABLE_HEADERS, study_table
+from benchmark.report.table_formats import write_table_formats
 from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 
@@ -141,7 +141,7 @@ def _subplots(n: int, width: float, height: float, ncols: int = 3):
 def write_paired_seeds(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
     """One subplot per dataset with at least one ok run (one empty panel if there is none)."""
     from benchmark.report.figures import save_figure
-    from benchmark.report.plots import plot_paired_seeds
+    from benchmark.report.paired_seeds import plot_paired_seeds
 
     frame = ctx.frame
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame

@@ -40,7 +40,7 @@ def audit_frame(data: StudyData) -> pd.DataFrame:
 
 def write_audit(ctx, out_dir: Path) -> dict[str, Path]:
     """audit.{csv,md,tex} and, per audited set, its gallery (`audit_gallery_<generator>-<key>.png/svg`)."""
-    from benchmark.report.tables import write_table_formats
+    from benchmark.report.table_formats import write_table_formats
 
     frame = audit_frame(ctx.data)
     if frame.empty:

@@ -12,7 +12,7 @@ import pandas as pd
 from benchmark.report.collect import StudyData
 from benchmark.report.detection import (CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
                                         detection_rows, paired_table, parity_table, published_oem)
-from benchmark.report.tables import html_table, write_table_formats
+from benchmark.report.table_formats import html_table, write_table_formats
 from benchmark.stats import DecisionRule
 
 __all__ = ["write_detection_report"]

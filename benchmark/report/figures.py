@@ -1,5 +1,5 @@
-"""Study figures beyond the per-seed plot: forest plot, few-shot curves, confusion matrices, A/A
-histograms. Each function draws on the ``ax`` it is given and returns ``ax.figure``."""
+"""Study figures beyond the per-seed plot (:mod:`.paired_seeds`): forest plot, few-shot curves, confusion
+matrices, A/A histograms. Each function draws on the ``ax`` it is given and returns ``ax.figure``."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless, as in plots.py
+matplotlib.use("Agg")  # headless, as in paired_seeds.py
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

@@ -14,8 +14,8 @@ from benchmark.report.artefacts import CALIBRATION_SUMMARY, ReportContext, failu
 from benchmark.report.comparisons import COMPARISON_HEADERS
 from benchmark.report.fewshot import EFFICIENCY_HEADERS
 from benchmark.report.published import PUBLISHED_HEADERS
-from benchmark.report.table import TABLE_HEADERS
-from benchmark.report.tables import fmt_cell, html_table
+from benchmark.report.table1 import TABLE_HEADERS
+from benchmark.report.table_formats import fmt_cell, html_table
 from benchmark.stats.power import DEFAULT_TARGET_Z
 
 __all__ = ["render_html", "write_html", "comparison_sentence"]

@@ -162,7 +162,7 @@ def write_leaderboard(ctx, out_dir) -> dict:
     import matplotlib.pyplot as plt
 
     from benchmark.report.figures import save_figure
-    from benchmark.report.tables import write_table_formats
+    from benchmark.report.table_formats import write_table_formats
 
     long = leaderboard_of(ctx)
     if long.empty or not (long["kind"] == "pairwise").any():

@@ -15,7 +15,7 @@ import pandas as pd
 
 from benchmark import PROJECT_ROOT
 from benchmark.report.published import load_table1, match_dataset
-from benchmark.report.tables import write_table_formats
+from benchmark.report.table_formats import write_table_formats
 
 NOT_RUN_COLUMNS = ["dataset", "status", "published_hardest_class", "reason"]
 NOT_RUN_HEADERS = {"dataset": "Dataset", "status": "Status", "published_hardest_class": "Published hardest class",

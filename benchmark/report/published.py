@@ -101,7 +101,7 @@ def published_columns(dataset: str, hardest_class: str, table1: pd.DataFrame) ->
 
 
 def with_published(table: pd.DataFrame, table1: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``table`` (one row per dataset/hardest class, e.g. :func:`benchmark.report.table.study_table`)
+    """``table`` (one row per dataset/hardest class, e.g. :func:`benchmark.report.table1.study_table`)
     with the published columns appended when any row's dataset is in Table 1; unchanged otherwise."""
     if table.empty:
         return table

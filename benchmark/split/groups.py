@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import cdist
 from tqdm import tqdm
 
 DEFAULT_MAX_BITS = 8  # Magnetic Tile: exposures of one tile are 0..8 bits apart; 12+ chains tiles together
@@ -30,9 +31,10 @@ def image_hashes(paths: list[str]) -> np.ndarray:
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, B) and (M, B) 0/1 bits -> (N, M) Hamming distances."""
-    a, b = a.astype(np.int32), b.astype(np.int32)
-    return a @ (1 - b).T + (1 - a) @ b.T
+    """(N, B) and (M, B) 0/1 bits -> (N, M) Hamming distances (numbers of differing bits)."""
+    d = cdist(np.asarray(a, bool), np.asarray(b, bool), "hamming")  # the fraction of the B bits that differ
+    d *= np.shape(a)[1]
+    return np.rint(d, out=d).astype(np.int32)
 
 
 def near_duplicate_groups(bits: np.ndarray, max_bits: int = DEFAULT_MAX_BITS) -> np.ndarray:

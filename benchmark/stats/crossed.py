@@ -133,6 +133,7 @@ def crossed_t(a: dict, confidence: float = 0.95) -> dict:
         se = np.sqrt(np.where(zero, 1.0, var))
         t = mean / se
         p = 2.0 * _st.t.sf(np.abs(t), df)
+        # not ttest_1samp(...).confidence_interval(): se and df here come from the crossed ANOVA, not one sample
         half = _st.t.ppf(0.5 + confidence / 2.0, df) * se
     bound = np.where(on_grid(mean) == 0.0, 1.0, 2.0 ** (1 - np.minimum(n, g)))
     with np.errstate(invalid="ignore"):

@@ -51,10 +51,10 @@ def tost_paired(d, margin: float, alpha: float = 0.05) -> dict[str, float | bool
                       "equivalent": inside}
     t_lo, t_up = (mean + margin) / se, (mean - margin) / se
     p_lo, p_up = float(_st.t.sf(t_lo, df)), float(_st.t.cdf(t_up, df))
-    half = float(_st.t.ppf(1 - alpha, df)) * se
+    ci = _st.ttest_1samp(a, 0.0).confidence_interval(1 - 2 * alpha)  # the (1 − 2α) t interval
     p = max(p_lo, p_up)
     return out | {"mean": mean, "se": se, "df": df, "t_lower": t_lo, "t_upper": t_up, "p_lower": p_lo,
-                  "p_upper": p_up, "p_tost": p, "ci_low": mean - half, "ci_high": mean + half,
+                  "p_upper": p_up, "p_tost": p, "ci_low": float(ci.low), "ci_high": float(ci.high),
                   "equivalent": bool(p < alpha)}
 
 

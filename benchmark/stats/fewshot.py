@@ -27,8 +27,8 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
         return mean, math.nan, math.nan
     if np.all(arr == arr[0]):
         return mean, mean, mean
-    half = float(_st.t.ppf(0.5 + confidence / 2, arr.size - 1)) * float(arr.std(ddof=1)) / math.sqrt(arr.size)
-    return mean, mean - half, mean + half
+    ci = _st.ttest_1samp(arr, 0.0).confidence_interval(confidence)
+    return mean, float(ci.low), float(ci.high)
 
 
 def _sorted_curve(k, acc) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from benchmark.split.manifest import file_hashes, split_items, split_units
 from benchmark.tasks._registry import register_task
 from benchmark.tasks.base import Task
 from benchmark.train import create_engine
-from benchmark.train.finetune import total_steps
+from benchmark.train.loop import total_steps
 from benchmark.train.models import check_model
 
 

@@ -3,64 +3,16 @@
 An engine is `fit_predict(dataset, train_items, eval_items, cfg, seeds) -> [(probs, log), ...]`:
 for each seed, in order, (len(eval_items), n_classes) softmax probabilities in dataset.classes order
 and a small dict log. `cfg` is the whole resolved run config (model, trainer, cache_root, ...).
+
+The registry lives in the leaf module :mod:`._registry` (engine modules register with its
+`register_engine`); seeds and thread counts in :mod:`.determinism`. This package only re-exports them
+and imports the engine modules so that they register.
 """
 from __future__ import annotations
 
-import os
-import random
+from benchmark.train._registry import ENGINES, create_engine, register_engine
+from benchmark.train.determinism import THREADS_ALLOWED, check_threads, resolve_threads, seed_everything, set_threads
+from benchmark.train import engine_featurebank, engine_finetune  # noqa: F401  (register "featurebank", "finetune")
 
-import numpy as np
-import torch
-
-from benchmark.registry import Registry
-
-ENGINES = Registry("engine")
-register_engine = ENGINES.register
-list_engines = ENGINES.list
-
-
-def create_engine(name: str):
-    return ENGINES.get(name)
-
-
-def seed_everything(seed: int) -> None:
-    """Called inside every job: Hydra joblib workers are reused, so nothing may leak between jobs."""
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0; got {seed}")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-THREADS_ALLOWED = 'an integer >= 1, or "auto" (= cores / launcher workers)'
-
-
-def check_threads(value) -> None:
-    """`threads` is part of every cell (float reduction order, hence the numbers, depends on it), so it must name
-    a thread count: an int >= 1 or "auto". Anything else (null included) is refused before any data is read."""
-    ok = value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
-    if not ok:
-        raise ValueError(f"threads={value!r}: expected {THREADS_ALLOWED}; the thread count is part of the cell "
-                         f"(default 1 in conf/config.yaml, the same on every launcher)")
-
-
-def resolve_threads(value, workers: int = 1) -> int:
-    """The torch thread count `threads` stands for: the int itself, or for "auto" the cores available to the
-    process divided among the launcher's workers (so "auto" gives a different cell under another launcher)."""
-    check_threads(value)
-    if value == "auto":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        return max(1, cores // max(1, workers))
-    return int(value)
-
-
-def set_threads(value, workers: int = 1) -> int:
-    """Set torch's thread count for this job from `threads` (see resolve_threads); returns the count."""
-    n = resolve_threads(value, workers)
-    torch.set_num_threads(n)
-    return n
-
-
-from benchmark.train import engine_finetune  # noqa: E402,F401  (registers "finetune")
-from benchmark.train import engine_featurebank  # noqa: E402,F401  (registers "featurebank")
+__all__ = ["ENGINES", "create_engine", "register_engine", "THREADS_ALLOWED", "check_threads", "resolve_threads",
+           "seed_everything", "set_threads"]

@@ -19,9 +19,9 @@ from torch import nn
 from tqdm import tqdm
 
 from benchmark.data.base import Dataset, Item
-from benchmark.train import register_engine
+from benchmark.train._registry import register_engine
 from benchmark.train.features import extract_features
-from benchmark.train.finetune import BalancedSampler, make_optimizer, total_steps, update
+from benchmark.train.loop import BalancedSampler, make_optimizer, total_steps, update
 
 
 class FastBalancedSampler(BalancedSampler):

@@ -8,9 +8,10 @@ import numpy as np
 import torch
 
 from benchmark.data.base import Dataset, Item
-from benchmark.train import register_engine, seed_everything
+from benchmark.train._registry import register_engine
 from benchmark.train.bank import image_bank
-from benchmark.train.finetune import predict_probs, train_classifier
+from benchmark.train.determinism import seed_everything
+from benchmark.train.loop import predict_probs, train_classifier
 from benchmark.train.models import create_backbone, normalization
 
 

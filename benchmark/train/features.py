@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from benchmark.generators.base import sha256_file
-from benchmark.train.augment import augment_batch
+from benchmark.train.transforms import augment_batch
 from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
 from benchmark.train.models import WEIGHTS, create_backbone, normalization
 

@@ -11,6 +11,8 @@ from typing import Callable
 
 import timm
 import torch
+from timm.data import resolve_model_data_config
+from timm.models import load_checkpoint, remap_state_dict
 from torch import nn
 
 from benchmark.registry import Registry
@@ -28,37 +30,34 @@ def _efficientnet_lite0_weights() -> dict[str, torch.Tensor]:
 
 def _map_in_order(src: dict[str, torch.Tensor], model: nn.Module, origin: str) -> dict[str, torch.Tensor]:
     """The package's checkpoint uses lukemelas' key names; its 296 tensors line up one-to-one, in
-    order and shape, with timm's. Map by position and insist on identical shapes."""
-    dst = model.state_dict()
-    if len(src) != len(dst):
-        raise ValueError(f"{origin}: checkpoint has {len(src)} tensors; expected {len(dst)} for this model")
-    out = {}
-    for (sk, sv), (dk, dv) in zip(src.items(), dst.items()):
-        if sv.shape != dv.shape:
-            raise ValueError(f"{origin}: tensor {sk} {tuple(sv.shape)} does not match {dk} {tuple(dv.shape)}")
-        out[dk] = sv
-    return out
+    order and shape, with timm's: timm's `remap_state_dict` maps them by position, shapes identical."""
+    n_model = len(model.state_dict())
+    if len(src) != n_model:  # remap_state_dict zips, so it would silently drop the surplus
+        raise ValueError(f"{origin}: checkpoint has {len(src)} tensors; expected {n_model} for this model")
+    try:
+        return remap_state_dict(src, model, allow_reshape=False)
+    except AssertionError as e:  # timm reports a shape mismatch with an assert
+        raise ValueError(f"{origin}: {e}") from None
 
 
-def _load_checkpoint(path: str) -> dict[str, torch.Tensor]:
-    p = Path(path)
+def _load_body(model: nn.Module, checkpoint: str) -> None:
+    """Load every tensor of a local checkpoint (timm's `load_checkpoint`: a bare state_dict or one wrapped in
+    'state_dict' / 'model', DDP prefixes removed) but the classifier, which may have any head; all others
+    must match."""
+    p = Path(checkpoint)
     if not p.is_file():
         raise FileNotFoundError(f"model.checkpoint: {p} does not exist; expected a .pth/.pt state_dict file")
-    sd = torch.load(p, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):  # common wrappers
-        if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
-            sd = sd[key]
-    return sd
-
-
-def _load_body(model: nn.Module, sd: dict[str, torch.Tensor], origin: str) -> None:
-    """Load every tensor but the classifier (a local checkpoint may have any head); all others must match."""
     head = model.pretrained_cfg.get("classifier", "classifier") + "."
-    body = {k: v for k, v in sd.items() if not k.startswith(head)}
-    missing, unexpected = model.load_state_dict(body, strict=False)
+
+    def drop_head(sd: dict, _model: nn.Module) -> dict:
+        return {k: v for k, v in sd.items() if not k.startswith(head)}
+
+    # weights_only: never unpickle code (older timm releases default to False); None = a .npz the model loaded itself
+    res = load_checkpoint(model, str(p), use_ema=False, strict=False, filter_fn=drop_head, weights_only=True)
+    missing, unexpected = res if res is not None else ([], [])
     missing = [k for k in missing if not k.startswith(head)]
     if missing or unexpected:
-        raise ValueError(f"{origin}: checkpoint does not fit this model: missing {missing[:5]}, "
+        raise ValueError(f"{p}: checkpoint does not fit this model: missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]}")
 
 
@@ -84,7 +83,7 @@ def create_backbone(name: str, num_classes: int, pretrained: bool = True, checkp
     """A timm model with a fresh `num_classes` head; ImageNet weights loaded strictly, offline."""
     model = timm.create_model(name, pretrained=False, drop_rate=drop_rate)  # never touches the hub
     if checkpoint:
-        _load_body(model, _load_checkpoint(checkpoint), str(checkpoint))
+        _load_body(model, checkpoint)
     elif pretrained:
         source: Callable[[], dict] = WEIGHTS.get(name)  # KeyError lists names with offline weights
         sd, origin = source(), f"offline weights for {name}"
@@ -96,5 +95,6 @@ def create_backbone(name: str, num_classes: int, pretrained: bool = True, checkp
 
 
 def normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    cfg = getattr(model, "pretrained_cfg", None) or {}
-    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
+    """(mean, std) of the model's input normalisation (timm's data config; ImageNet's when it has none)."""
+    cfg = resolve_model_data_config(model)
+    return tuple(cfg["mean"]), tuple(cfg["std"])

@@ -1,4 +1,5 @@
-"""SCARCE-style Table 1 from a records frame: one row per (group, generator).
+"""SCARCE-style Table 1 from a records frame: one row per (group, generator). (What the table *holds*;
+how any table is written as CSV / Markdown / LaTeX / HTML is :mod:`.table_formats`.)
 
 Only ``status == "ok"`` runs count. Groups and arm labels are those of the comparisons
 (:func:`benchmark.report.comparisons.iter_arm_groups`): one design per group, the ``real`` arm shared
@@ -51,7 +52,7 @@ def iter_groups(frame: pd.DataFrame) -> Iterator[tuple[dict[str, Any], dict[str,
     """Yield ``(key, arms)`` per table group, ``arms`` mapping real / placebo / synthetic to ``{seed: acc}``.
 
     A group with no synthetic runs still yields one row (generator ``None``) so real-only results are
-    reported rather than vanishing. Shared with the plots so both pair identically.
+    reported rather than vanishing. Shared with the per-seed figure (:mod:`.paired_seeds`) so both pair identically.
     """
     from benchmark.report.comparisons import iter_arm_groups, placebo_of
 

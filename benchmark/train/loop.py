@@ -1,4 +1,7 @@
-"""The fine-tune engine: one model, a fixed optimizer-step budget, class-balanced batches.
+"""The training loop both engines share: a fixed optimizer-step budget, class-balanced batches.
+
+`trainer.engine=finetune` (:mod:`.engine_finetune`) trains a whole model with `train_classifier`;
+`trainer.engine=featurebank` (:mod:`.engine_featurebank`) reuses the sampler, budget, optimizer and step.
 
 The schedule is identical across arms: the budget is counted in optimizer steps (so adding
 images adds no updates), the seed fixes head init, batch order and augmentation, and the model
@@ -14,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from benchmark.train.augment import augment_batch
+from benchmark.train.transforms import augment_batch
 
 
 class BalancedSampler:

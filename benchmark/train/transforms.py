@@ -1,6 +1,8 @@
-"""Batched augmentation on uint8 tensors with an explicit torch.Generator (seed = the run's seed).
+"""Training-time transforms: batched augmentation on uint8 tensors with an explicit torch.Generator (seed = the run's seed).
 
 Surface-inspection images have no canonical orientation, so flips and 90° rotations are label-safe.
+(Not to be confused with the `augment` *generator*, :mod:`benchmark.generators.augment`, which writes
+augmented copies of real images to disk as a synthetic set.)
 """
 from __future__ import annotations
 

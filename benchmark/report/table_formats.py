@@ -1,4 +1,5 @@
-"""Rendering tables: CSV, GitHub Markdown and LaTeX (booktabs), written by hand — no tabulate/jinja.
+"""Rendering tables: CSV, GitHub Markdown, LaTeX (booktabs) and HTML, written by hand — no tabulate/jinja.
+What goes into the study's Table 1 is :mod:`.table1`.
 
 One formatter (:func:`fmt_cell`) serves Markdown, LaTeX and HTML so every output shows the same digits.
 """

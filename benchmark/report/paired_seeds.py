@@ -1,5 +1,5 @@
-"""Figures for a study. Per-seed plots first: a mean gain built on one lucky seed is visible here
-where a table hides it."""
+"""The per-seed figure of a study: hardest-class accuracy per seed across real / placebo / synthetic. A mean
+gain built on one lucky seed is visible here where a table hides it. Other figures: :mod:`.figures`."""
 from __future__ import annotations
 
 import matplotlib
@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from benchmark.report.table import ARMS, iter_groups  # noqa: E402
+from benchmark.report.table1 import ARMS, iter_groups  # noqa: E402
 
 ARM_X = {arm: i for i, arm in enumerate(ARMS)}  # real=0, placebo=1, synthetic=2
 
@@ -38,7 +38,7 @@ def _draw_group(ax: Axes, arms: dict[str, dict[int, float]], color, label: str, 
 def plot_paired_seeds(frame: pd.DataFrame, ax: Axes, dataset: str | None = None) -> Figure:
     """Hardest-class accuracy (%) per seed on x = real / placebo / synthetic, lines joining a seed.
 
-    One colour per (model, generator) group of :func:`benchmark.report.table.iter_groups`, slightly
+    One colour per (model, generator) group of :func:`benchmark.report.table1.iter_groups`, slightly
     offset in x so overlapping groups stay readable. Draws on ``ax`` and returns ``ax.figure``.
     """
     sub = frame if dataset is None or frame.empty else frame[frame["dataset"] == dataset]
