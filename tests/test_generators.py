@@ -193,7 +193,7 @@ def delivery(tmp_path: Path) -> Path:
 
 def test_folder_accepts_good_delivery(dataset, delivery, tmp_path):
     gen = create_generator("folder", root=str(delivery))
-    assert isinstance(gen, FolderGenerator) and gen.cached is False
+    assert isinstance(gen, FolderGenerator)
     s = gen.materialize(_request(dataset, {}), tmp_path / "cache")
     assert not (tmp_path / "cache").exists()  # nothing copied
     assert len(s.items) == 5 and s.counts() == {"hole": 3, "scratch": 2}

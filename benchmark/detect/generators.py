@@ -145,7 +145,7 @@ def covered_fraction(boxes: np.ndarray, rect: tuple[int, int, int, int]) -> np.n
 class FolderDet(DetGenerator):
     """A delivery: `images/**` + `labels/**.txt` (format yolo) or `annotations/<stem>.xml` (format voc)."""
 
-    name, cached = "folder", False
+    name = "folder"  # materialize points at the delivery in place: nothing is copied into the cache
 
     def __init__(self, root: str | Path | None = None, format: str = "yolo", seed: int = 0, **unknown):
         if unknown:

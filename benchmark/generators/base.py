@@ -76,7 +76,6 @@ class Generator(abc.ABC):
 
     name: str = "base"
     version: str = "1"  # bump when the algorithm changes, so old caches are not reused
-    cached: bool = True  # False for generators that point at existing files (e.g. a vendor folder)
     item_type: type = Item
     companion: str = "mask"
     dir_prefix: str = ""  # cache directory <prefix><name>-<key>

@@ -206,7 +206,7 @@ def select(items: list[Item], counts: dict[str, int] | None, where: Path) -> lis
 @register_generator("folder")
 class FolderGenerator(Generator):
     name = "folder"
-    cached = False  # points at the delivery; never copies it into the cache
+    # materialize points at the delivery in place: nothing is copied into the cache
 
     def __init__(self, root: str | Path | None = None, manifest: str = "manifest.csv", max_pixels: int | None = None):
         if not root:
