@@ -4,7 +4,7 @@ Boxes are float arrays of shape (n, 5): [class index, x0, y0, x1, y1] in pixels 
 (x right, y down, x1/y1 exclusive edges as VOC writes them). Every error names the file and field.
 
 The YOLO <-> pixel conversions are the arithmetic of ultralytics' `xywhn2xyxy` / `xyxy2xywhn`, written out
-(tests/test_detect_labels.py checks they agree bit for bit): labels are read before a run has imported
+(tests/detect/test_detect_labels.py checks they agree bit for bit): labels are read before a run has imported
 ultralytics, and that import must happen once, offline, under the run's cache_root (`detect/offline.py`).
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ ultralytics reads its environment and settings at import time, so `ultralytics()
   fetch ignores YOLO_OFFLINE and would download Arial from its assets server;
 - settings `sync=False` and every logger integration off (clearml, comet, dvc, mlflow, wandb, ...).
 Training also passes `amp=False` (the AMP check downloads yolo11n.pt) and builds models from `.yaml`
-(`benchmark/detect/yolo.py`). `tests/test_detect_offline.py` fails if any of it reaches the network.
+(`benchmark/detect/yolo.py`). `tests/detect/test_detect_offline.py` fails if any of it reaches the network.
 """
 from __future__ import annotations
 

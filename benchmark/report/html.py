@@ -38,7 +38,7 @@ FIGURE_CAPTIONS = {
     "leaderboard": "Generator leaderboard: gain vs real (circle), vs count-matched placebo (square) and generator "
                    "vs generator (diamond), 95 % t CI over seeds; colour = verdict (Holm over the leaderboard).",
 }
-# written beside the page but not inlined (yet): tests/test_report_html.py counts the inlined figures
+# written beside the page but not inlined (yet): tests/report/test_report_html.py counts the inlined figures
 NOT_INLINED = {"leaderboard_png"}
 VERDICT_CLASS = {"gain": "gain", "harm": "harm", "no evidence": "none", "not tested": "none"}
 VERDICT_WORDS = {"gain": "evidence that A beats B on the hardest class",

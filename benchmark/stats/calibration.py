@@ -21,7 +21,7 @@ seed pairs of the pool (without replacement) and every unit once, and relabels t
 
 Nothing is drawn with replacement: a bootstrap draw repeats seeds and units, and every test would
 count a repeated one as two independent draws (anti-conservative: 10 % false positives at a nominal
-5 % in ``tests/test_stats_calibration.py``). The rates are those of the randomisation null, given the
+5 % in ``tests/stats/test_stats_calibration.py``). The rates are those of the randomisation null, given the
 study's own runs. Each simulated study makes one comparison, so its Holm adjustment is over a family
 of one (Holm p = the unadjusted p): a real study's primary family of K comparisons is stricter, and its per-comparison
 false-positive rate lower. Pools with fewer than ``MIN_POOL_SEEDS`` seed pairs or 2 units are refused:

@@ -62,7 +62,7 @@ def test_every_generator_has_a_commented_config():
     for name in ("augment", "noise", "diffusion"):
         cfg = compose_config([f"generator={name}"])["generator"]
         assert cfg["name"] == name and cfg["seed"] == 0
-        text = (Path(__file__).parents[1] / "conf" / "generator" / f"{name}.yaml").read_text()
+        text = (Path(__file__).parents[2] / "conf" / "generator" / f"{name}.yaml").read_text()
         assert all("#" in line for line in text.splitlines() if line and not line.startswith(("name:", " ")))
 
 

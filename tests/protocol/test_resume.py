@@ -26,7 +26,7 @@ from benchmark.status import cell_states, status_table
 from tests.conftest import write_tiny_dataset
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["model=timm", "model.name=resnet10t", "model.pretrained=false", "model.image_size=32",
         "trainer.max_steps=3", "trainer.batch_size=8", "trainer.warmup_steps=0", "synthetic.volume=4", "threads=1"]
 

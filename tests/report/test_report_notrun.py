@@ -4,7 +4,7 @@ import json
 from benchmark.experiments import write_skip_note
 from benchmark.report import write_report
 from benchmark.report.notrun import load_skipped, not_run_frame, rule_choice, rule_note
-from tests.test_report_study import write_study
+from tests.report.test_report_study import write_study
 
 
 def _note(tmp_path, dataset, reason):

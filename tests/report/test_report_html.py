@@ -8,7 +8,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.report import write_report
-from tests.test_report_study import write_study
+from tests.report.test_report_study import write_study
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -17,7 +17,7 @@ from benchmark.data import create_dataset
 from benchmark.generators import GenRequest, create_generator
 from benchmark.split.manifest import file_hashes, load_manifest, split_items
 
-DEMO_MANIFEST = Path(__file__).resolve().parents[1] / "datasets" / "splits" / "demo.json"
+DEMO_MANIFEST = Path(__file__).resolve().parents[2] / "datasets" / "splits" / "demo.json"
 AUDIT = {"enabled": True, "allow_contamination": False, "refuse_inherited": False, "gallery_rows": 6,
          "model": {"name": "tf_efficientnet_lite0", "image_size": 64, "pretrained": True},  # demo images are 64 px
          "thresholds": {"hash": 21, "cosine": 0.99}}

@@ -26,7 +26,7 @@ from benchmark.split.pilot import make_split
 from benchmark.status import cell_states
 from benchmark.train.bank import decode_resized
 from tests.conftest import write_tiny_dataset
-from tests.test_resume import TINY
+from tests.protocol.test_resume import TINY
 
 BIN = Path(sys.executable).parent
 
