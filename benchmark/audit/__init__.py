@@ -15,6 +15,7 @@ import numpy as np
 from benchmark.audit.contamination import cached_hashes, flags, nearest
 from benchmark.audit.embeddings import query_features, reference_features
 from benchmark.audit.fidelity import fidelity_summary
+from benchmark.audit.keypoints import flags as kp_flags
 from benchmark.data.base import Dataset, Item
 from benchmark.split.manifest import split_items
 
@@ -33,16 +34,24 @@ def _meta(paths: list[str]) -> list[tuple[str, str]]:
 
 
 def image_rows(items: list[Item], near_test: dict, near_train: dict, test: list[str], train: list[str],
-               thresholds: dict, test_twin: np.ndarray) -> list[dict]:
+               thresholds: dict, test_twin: np.ndarray, kp_test: dict | None = None) -> list[dict]:
     """One JSON-ready row per synthetic image: nearest test/train by hash and by cosine, and the flags.
-    `test_twin[j]`: test image j itself has a near-copy in the train split (a leak of the split, not the set)."""
+    `test_twin[j]`: test image j itself has a near-copy in the train split (a leak of the split, not the set).
+    `kp_test`: the keypoint detector's best verified test match per image (:func:`.keypoints.match_all`); a
+    verified geometric match flags a test copy on its own (no nearer-than-train condition: a transplanted
+    test defect sits on a train image, and distinct images never verify, see `calibrate_keypoints`)."""
     is_train = flags(near_train, thresholds)
     # A test near-copy must also be nearer to that test image than to every train image: generators work from
     # train images, and on datasets of look-alike parts (Magnetic Tile tiles are often <= 12 bits apart) an
     # honest composite of a train image can fall within the threshold of some test image, but never nearer
     # to it than to its own source. A copy of a test image is nearer to it than to anything in train.
     nearer_test = (near_test["hash_dist"] < near_train["hash_dist"]) | (near_test["cos"] > near_train["cos"])
-    is_test = flags(near_test, thresholds) & nearer_test
+    is_test_global = flags(near_test, thresholds) & nearer_test
+    n = len(items)
+    kp = kp_test or {k: np.full(n, v) for k, v in (("inliers", 0), ("idx", -1), ("patch_inliers", 0),
+                                                    ("patch_idx", -1), ("ncc", 0.0), ("ncc_idx", -1))}
+    is_kp = kp_flags(kp, thresholds)
+    is_test = is_test_global | is_kp
     by_hash = near_test["hash_dist"] <= int(thresholds["hash"])
     rows = []
     for i, it in enumerate(items):
@@ -51,7 +60,20 @@ def image_rows(items: list[Item], near_test: dict, near_train: dict, test: list[
         for name, near, ref in (("test", near_test, test), ("train", near_train, train)):
             row |= {f"{name}_hash_dist": int(near["hash_dist"][i]), f"{name}_hash_match": ref[near["hash_idx"][i]],
                     f"{name}_cos": round(float(near["cos"][i]), 6), f"{name}_cos_match": ref[near["cos_idx"][i]]}
+        t_kp = thresholds.get("keypoint_inliers")
+        if t_kp is not None and kp["inliers"][i] >= int(t_kp) or kp["ncc_idx"][i] < 0 or not is_kp[i]:
+            kp_j = int(kp["idx"][i] if kp["inliers"][i] >= kp["patch_inliers"][i] else kp["patch_idx"][i])
+        else:  # flagged by its defect region only: the patch match that flagged it
+            t_patch = thresholds.get("patch_inliers")
+            kp_j = int(kp["patch_idx"][i] if t_patch is not None and kp["patch_inliers"][i] >= int(t_patch)
+                       else kp["ncc_idx"][i])
+        row |= {"test_kp_inliers": int(kp["inliers"][i]), "test_kp_patch_inliers": int(kp["patch_inliers"][i]),
+                "test_patch_ncc": round(float(kp["ncc"][i]), 4),
+                "test_kp_match": test[kp_j] if kp_j >= 0 else None, "test_copy_by": (
+                    "hash/cosine" if is_test_global[i] else "keypoints" if is_kp[i] else None)}
         j = near_test["hash_idx"][i] if by_hash[i] else near_test["cos_idx"][i]
+        if is_kp[i] and not is_test_global[i]:
+            j = kp_j
         row["inherited"] = bool(is_test[i] and test_twin[j])  # the matched test image has a train twin
         rows.append(row)
     return rows
@@ -64,7 +86,8 @@ def summarize(rows: list[dict], thresholds: dict, test_twin: np.ndarray, refuse_
     image whose matched test image already has a near-copy in the train split is as close to test as the
     real arm's own training data, so it is reported (and the split's leak beside it) but not held against
     the set by default."""
-    keys = ("path", "label", "inherited", "test_hash_dist", "test_hash_match", "test_cos", "test_cos_match")
+    keys = ("path", "label", "inherited", "test_hash_dist", "test_hash_match", "test_cos", "test_cos_match",
+            "test_kp_inliers", "test_kp_patch_inliers", "test_patch_ncc", "test_kp_match", "test_copy_by")
     flagged = [{k: r[k] for k in keys} for r in rows if r["test_copy"]]
     n, n_new = len(rows), sum(not f["inherited"] for f in flagged)
     return {"n_images": n, "n_test_copies": len(flagged), "n_test_copies_new": n_new,
@@ -72,7 +95,11 @@ def summarize(rows: list[dict], thresholds: dict, test_twin: np.ndarray, refuse_
             "n_train_copies": sum(r["train_copy"] for r in rows),
             "train_copy_fraction": sum(r["train_copy"] for r in rows) / n if n else float("nan"),
             "split_leak": {"n_test": int(len(test_twin)), "n_test_with_train_copy": int(test_twin.sum())},
-            "thresholds": {"hash": int(thresholds["hash"]), "cosine": float(thresholds["cosine"])},
+            "thresholds": {"hash": int(thresholds["hash"]), "cosine": float(thresholds["cosine"]),
+                           **{k: int(thresholds[k]) for k in ("keypoint_inliers", "patch_inliers")
+                              if thresholds.get(k) is not None},
+                           **({"transplant_ncc": float(thresholds["transplant_ncc"])}
+                              if thresholds.get("transplant_ncc") is not None else {})},
             "flagged": flagged}
 
 
@@ -97,7 +124,12 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
     # does each test image already have a near-copy in train (a leak of the split itself)? Hashes over the
     # dihedral views; cosine of the plain views only (saves 8 forwards per test image)
     twin = flags(nearest(cached_hashes(test, "query", cache_root), rh_train, rf_test[:, None], rf_train), thresholds)
-    rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin)
+    kp_test = None
+    if audit_cfg.get("keypoints", True) and any(
+            thresholds.get(k) is not None for k in ("keypoint_inliers", "patch_inliers", "transplant_ncc")):
+        kp_test = keypoint_matches(syn, test, [dataset.abspath(it.mask) if it.mask else None for it in test_items],
+                                   [e.get("group", e["path"]) for e in manifest["files"]["test"]])
+    rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin, kp_test)
     fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
                            [it.label for it in train_items], rf_train, _meta(train))
     out = {"summary": summarize(rows, thresholds, twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
@@ -111,6 +143,26 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
         figs = write_gallery(_with_abs(rows, dataset), out_dir, thresholds, int(audit_cfg.get("gallery_rows", 12)))
         out["files"] = {"audit_json": str(out_dir / "audit.json"), **{k: str(v) for k, v in figs.items()}}
         (out_dir / "audit.json").write_text(json.dumps(out, indent=1, default=_json_default))
+    return out
+
+
+def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_groups: list | None = None) -> dict[str, np.ndarray]:
+    """Best RANSAC-verified test match of every synthetic image (see :mod:`.keypoints`)."""
+    from tqdm import tqdm
+
+    from benchmark.audit.keypoints import DefectPatches, ReferenceIndex, match_all, query_keypoints
+    from benchmark.data.base import load_mask, load_rgb
+
+    images, masks = [load_rgb(p) for p in test], [load_mask(m) if m else None for m in test_masks]
+    index, patches = ReferenceIndex(images, masks, test_groups), DefectPatches(images, masks)
+    queries, ncc = [], []
+    for p in tqdm(syn, desc="audit keypoints", leave=False, disable=len(syn) < 500):
+        img = load_rgb(p)
+        queries.append(query_keypoints(img))
+        ncc.append(patches.match(img))
+    out = match_all(index, queries)
+    out["ncc"] = np.array([v for v, _ in ncc], np.float64).reshape(-1)
+    out["ncc_idx"] = np.array([i for _, i in ncc], np.int64).reshape(-1)
     return out
 
 

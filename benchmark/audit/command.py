@@ -73,8 +73,12 @@ def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: 
     manifest = load_manifest(Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name)))
     verify(manifest, dataset, ("train", "test"))
     if calibrate:
-        train = [str(dataset.abspath(it.path)) for it in split_items(manifest, "train")]
-        print(json.dumps(calibrate_thresholds(train, cfg["audit"], Path(cfg["cache_root"])), indent=1))
+        items = split_items(manifest, "train")
+        train = [str(dataset.abspath(it.path)) for it in items]
+        masks = [str(dataset.abspath(it.mask)) if it.mask else None for it in items]
+        groups = [e.get("group", e["path"]) for e in manifest["files"]["train"]]
+        print(json.dumps(calibrate_thresholds(train, cfg["audit"], Path(cfg["cache_root"]), masks=masks, groups=groups),
+                         indent=1, default=str))
         return 0
     if not target:
         raise ValueError("scarce audit: give a synthetic folder or a generator (name or YAML), or --calibrate")

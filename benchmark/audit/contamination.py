@@ -99,7 +99,8 @@ def write_near_copy(src: str, how: str, out: Path, rng: np.random.Generator) -> 
 
 
 def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copies: int = 60,
-              n_distinct: int = 200, seed: int = 0) -> dict:
+              n_distinct: int = 200, seed: int = 0, masks: list[str | None] | None = None,
+              groups: list | None = None) -> dict:
     """Propose thresholds from the train split only.
 
     near-copies: `n_copies` train images, each through every TRANSFORMS entry, vs their own original;
@@ -108,8 +109,15 @@ def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copie
     overlap, the largest near-copy distance, and `hash_overlap` says so: the split holds near-duplicates of
     its own, e.g. one object photographed twice). t_cos is the midpoint between the most similar distinct
     pair and the least similar near-copy when they separate, else halfway from that distinct pair to 1,
-    so that cosine only adds flags where distinct train images never reach."""
+    so that cosine only adds flags where distinct train images never reach. With `masks` (and `groups`,
+    aligned with `train_paths`) also the keypoint thresholds (:func:`.keypoints.calibrate_keypoints`)."""
     rng = np.random.default_rng(seed)
+    if masks is not None:  # keep masks / groups aligned with the sorted, de-duplicated paths
+        first = {}
+        for k, p in enumerate(map(str, train_paths)):
+            first.setdefault(p, k)
+        masks = [masks[first[p]] for p in sorted(first)]
+        groups = [groups[first[p]] for p in sorted(first)] if groups is not None else None
     paths = sorted(dict.fromkeys(map(str, train_paths)))
     pick = sorted(rng.choice(len(paths), size=min(n_copies, len(paths)), replace=False))
     rh, rf = cached_hashes(paths, "reference", cache_root), reference_features(paths, audit_cfg, cache_root, "train")
@@ -135,7 +143,17 @@ def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copie
     dup_max, dup_cmin = int(dup_d.max()), float(dup_c.min())
     t_hash = int((dup_max + d_min) // 2) if dup_max < d_min else dup_max
     t_cos = (dup_cmin + c_max) / 2 if dup_cmin > c_max else (1.0 + c_max) / 2
-    return {"hash": t_hash, "cosine": round(min(t_cos, 1.0), 4), "evidence": {
+    kp = {}
+    if masks is not None:  # the keypoint / defect-patch detector, on the same distinct queries
+        from benchmark.audit.keypoints import calibrate_keypoints
+        from benchmark.data.base import load_mask
+
+        near = dist <= t_hash  # the hash's own near-copies of a query are not distinct images
+        kp = calibrate_keypoints([load_rgb(p) for p in paths], [load_mask(m) if m else None for m in masks],
+                                 qi, [set(np.flatnonzero(same[k] | near[k]).tolist()) | {i} for k, i in enumerate(qi)],
+                                 groups)
+    return {"hash": t_hash, "cosine": round(min(t_cos, 1.0), 4), **{k: v for k, v in kp.items() if k != "evidence"},
+            "keypoint_evidence": kp.get("evidence"), "evidence": {
         "n_train": len(paths), "n_distinct_queries": len(qp), "n_near_copies": len(dup_d), "near_copy_hash_max": dup_max,
         "distinct_hash_min": d_min, "distinct_hash_quantiles": {
             q: float(np.quantile(dist.min(axis=1), q / 100)) for q in (1, 5, 50)}, "near_copy_cos_min": dup_cmin, "distinct_cos_max": c_max,

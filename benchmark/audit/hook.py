@@ -65,6 +65,14 @@ def load_or_audit(syn: SyntheticSet, dataset, manifest: dict, audit_cfg: dict, c
     return audit_set(syn.items, dataset, manifest, audit_cfg, cache_root, d)
 
 
+def _describe(f: dict) -> str:
+    """One flagged image and the test image it copies (keypoint flags name the keypoint match)."""
+    if f.get("test_copy_by") == "keypoints":
+        return (f"{f['path']} ~ test {f['test_kp_match']} (keypoints: {f['test_kp_inliers']} inliers, "
+                f"{f['test_kp_patch_inliers']} in its defect region, defect-patch NCC {f['test_patch_ncc']:.3f})")
+    return f"{f['path']} ~ test {f['test_hash_match']} (hash {f['test_hash_dist']}, cos {f['test_cos']:.3f})"
+
+
 def ensure_audited(cfg: dict, dataset, manifest: dict, syn: SyntheticSet | None) -> dict | None:
     """Audit `syn` (once, cached) when `audit.enabled`; store the summary in `syn.meta['audit']`.
 
@@ -87,8 +95,7 @@ def ensure_audited(cfg: dict, dataset, manifest: dict, syn: SyntheticSet | None)
     else:
         flagged = [f for f in flagged if not f["inherited"]] or flagged
     if flagged:
-        listed = "; ".join(f"{f['path']} ~ test {f['test_hash_match']} (hash {f['test_hash_dist']}, "
-                           f"cos {f['test_cos']:.3f})" for f in flagged[:10])
+        listed = "; ".join(_describe(f) for f in flagged[:10])
         more = f" and {len(flagged) - 10} more" if len(flagged) > 10 else ""
         msg = (f"synthetic set {syn.generator}-{syn.key} ({syn.root}): {len(flagged)} of {len(syn.items)} images are "
                f"near-copies of test images: {listed}{more}. Full list: {summary['audit_json']}")
