@@ -1,0 +1,162 @@
+"""Audit benchmark: does the contamination audit catch copies of test images under ordinary augmentations,
+and does it leave honest synthetic sets alone?
+
+    python -m benchmark.bench.audit                       # demo, + magnetic_tile when ../shared/data has it
+    python -m benchmark.bench.audit --datasets demo --victims 12 --honest cutpaste,augment,noise
+
+Per dataset: `--victims` test images (the hardest class first, then other defect classes; all with masks)
+are planted under every `benchmark.audit.corpus.COPY_TRANSFORMS` entry (`transplant`: the defect onto a
+train nominal image); honest sets come from the generators (`--per-class` images of the hardest class
+each). Everything goes through one `audit_set` call with the thresholds of conf/config.yaml. Prints
+transform -> caught / total, generator -> flagged / total, and the audit's seconds per 1,000 synthetic images
+(the whole audit: hashes, backbone features of the synthetic images, keypoints; train/test features cached
+by a warm-up call first, as a run's audits share them).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from benchmark import PROJECT_ROOT
+
+SHARED_MT = PROJECT_ROOT.parent / "shared" / "data" / "magnetic_tile"
+
+
+def audit_config() -> dict:
+    cfg = OmegaConf.to_container(OmegaConf.load(PROJECT_ROOT / "conf" / "config.yaml"), resolve=False)
+    return dict(cfg["audit"])
+
+
+def load(name: str):
+    from benchmark.data import create_dataset
+    from benchmark.split.manifest import load_manifest
+
+    ds = create_dataset(name, root=str(SHARED_MT)) if name == "magnetic_tile" else create_dataset(name)
+    return ds, load_manifest(PROJECT_ROOT / "datasets" / "splits" / f"{name}.json")
+
+
+def planted_corpus(ds, manifest, n_victims: int, out: Path, seed: int = 0) -> list[tuple[str, str, str, str]]:
+    """[(path, label, transform, victim test path)]: every COPY_TRANSFORMS entry applied to each victim."""
+    from benchmark.audit.corpus import COPY_TRANSFORMS, plant
+    from benchmark.data.base import load_mask, load_rgb
+    from benchmark.split.manifest import split_items
+
+    rng = np.random.default_rng(seed)
+    hard = manifest["hardest"]["class"]
+    test = [it for it in split_items(manifest, "test") if it.mask]
+    test.sort(key=lambda it: (it.label != hard, it.path))
+    hard_n = sum(it.label == hard for it in test)
+    rest = test[hard_n:]
+    pick = test[:hard_n][:n_victims] + [rest[i] for i in sorted(rng.choice(len(rest), size=max(0, min(
+        len(rest), n_victims - hard_n)), replace=False))]
+    hosts = [it for it in split_items(manifest, "train") if it.label == ds.nominal]
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, v in enumerate(pick):
+        img, mask = load_rgb(ds.abspath(v.path)), load_mask(ds.abspath(v.mask))
+        for how in COPY_TRANSFORMS:
+            host = load_rgb(ds.abspath(hosts[int(rng.integers(len(hosts)))].path)) if how == "transplant" else None
+            p = out / f"v{k:02d}_{how}.png"
+            plant(img, how, rng, mask=mask, host=host).save(p)
+            rows.append((str(p), v.label, how, v.path))
+    return rows
+
+
+def honest_sets(ds, manifest, names: list[str], per_class: int, cache: Path) -> dict[str, list]:
+    from benchmark.generators import GenRequest, create_generator
+    from benchmark.split.manifest import file_hashes, split_items
+
+    req = GenRequest(ds, split_items(manifest, "train"), file_hashes(manifest, "train"),
+                     {manifest["hardest"]["class"]: per_class}, 0)
+    out = {}
+    for name in names:
+        kw = {"train_steps": 150} if name == "diffusion" else {}
+        t = time.perf_counter()
+        out[name] = create_generator(name, **kw).materialize(req, cache).items
+        print(f"  [{ds.name}] {name}: {len(out[name])} images generated in {time.perf_counter() - t:.0f} s", flush=True)
+    return out
+
+
+def bench(name: str, n_victims: int, generators: list[str], per_class: int, work: Path,
+          image_size: int | None = None) -> dict:
+    from benchmark.audit import audit_set, keypoint_matches
+    from benchmark.data.base import Item
+    from benchmark.split.manifest import split_items
+
+    ds, manifest = load(name)
+    cfg = audit_config()
+    if image_size:
+        cfg["model"] = {**cfg["model"], "image_size": image_size}
+    cache = work / "cache"
+    rows = planted_corpus(ds, manifest, n_victims, work / f"{name}-planted")
+    honest = honest_sets(ds, manifest, generators, per_class, work / f"{name}-gen")
+    items = [Item(p, lab) for p, lab, _, _ in rows] + [it for its in honest.values() for it in its]
+    audit_set(items[:2], ds, manifest, cfg, cache)  # warm-up: train / test hashes and features cached
+    t = time.perf_counter()
+    out = audit_set(items, ds, manifest, cfg, cache)
+    secs = time.perf_counter() - t
+    test = split_items(manifest, "test")
+    t = time.perf_counter()  # the keypoint / defect-patch detector alone (inside the audit above too)
+    keypoint_matches([it.path for it in items], [str(ds.abspath(it.path)) for it in test],
+                     [ds.abspath(it.mask) if it.mask else None for it in test],
+                     [e.get("group", e["path"]) for e in manifest["files"]["test"]])
+    kp_secs = time.perf_counter() - t
+    by_path = {r["path"]: r for r in out["images"]}
+    caught = {}
+    for p, _, how, victim in rows:
+        r = by_path[p]
+        hit = r["test_copy"] and victim in (r["test_hash_match"], r["test_cos_match"], r["test_kp_match"])
+        caught.setdefault(how, []).append((bool(hit), p, r))
+    flagged = {g: [by_path[it.path] for it in its if by_path[it.path]["test_copy"]] for g, its in honest.items()}
+    return {"dataset": name, "caught": caught, "flagged": flagged, "n_honest": {g: len(v) for g, v in honest.items()},
+            "seconds": secs, "kp_seconds": kp_secs, "n_images": len(items), "thresholds": out["summary"]["thresholds"],
+            "image_size": cfg["model"]["image_size"]}
+
+
+def print_table(res: dict) -> None:
+    n = res["n_images"]
+    print(f"\n## {res['dataset']} (thresholds {res['thresholds']})\n")
+    print("| planted transform | caught / total |\n|---|---:|")
+    for how, v in res["caught"].items():
+        miss = [Path(p).name for ok, p, _ in v if not ok]
+        print(f"| {how} | {sum(ok for ok, _, _ in v)} / {len(v)}{'  missed: ' + ', '.join(miss) if miss else ''} |")
+    tot = sum(len(v) for v in res["caught"].values())
+    print(f"| **all** | {sum(ok for v in res['caught'].values() for ok, _, _ in v)} / {tot} |")
+    print("\n| honest generator | flagged / total |\n|---|---:|")
+    for g, f in res["flagged"].items():
+        print(f"| {g} | {len(f)} / {res['n_honest'][g]} ({100 * len(f) / max(1, res['n_honest'][g]):.1f} %) |")
+    print(f"\naudit time: {res['seconds']:.1f} s for {n} synthetic images = {1000 * res['seconds'] / n:.0f} s per "
+          f"1,000 synthetic images (whole audit, CPU, backbone at {res['image_size']} px); of which the keypoint / "
+          f"defect-patch detector {1000 * res['kp_seconds'] / n:.0f} s per 1,000")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="demo,magnetic_tile")
+    ap.add_argument("--victims", type=int, default=12)
+    ap.add_argument("--honest", default="cutpaste,augment,noise", help="generators; diffusion trains a DDPM first (slow on CPU)")
+    ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--image-size", type=int, default=None, help="audit.model.image_size (default: the config's)")
+    ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
+    a = ap.parse_args(argv)
+    work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="scarce-audit-bench-"))
+    try:
+        for name in a.datasets.split(","):
+            if name == "magnetic_tile" and not SHARED_MT.is_dir():
+                print(f"(magnetic_tile skipped: {SHARED_MT} absent)")
+                continue
+            print_table(bench(name, a.victims, a.honest.split(","), a.per_class, work / name, a.image_size))
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
