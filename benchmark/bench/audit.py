@@ -84,7 +84,7 @@ def honest_sets(ds, manifest, names: list[str], per_class: int, cache: Path) -> 
 
 
 def bench(name: str, n_victims: int, generators: list[str], per_class: int, work: Path,
-          image_size: int | None = None) -> dict:
+          image_size: int | None = None, no_backbone: bool = False) -> dict:
     from benchmark.audit import audit_set, keypoint_matches
     from benchmark.data.base import Item
     from benchmark.split.manifest import split_items
@@ -97,9 +97,10 @@ def bench(name: str, n_victims: int, generators: list[str], per_class: int, work
     rows = planted_corpus(ds, manifest, n_victims, work / f"{name}-planted")
     honest = honest_sets(ds, manifest, generators, per_class, work / f"{name}-gen")
     items = [Item(p, lab) for p, lab, _, _ in rows] + [it for its in honest.values() for it in its]
-    audit_set(items[:2], ds, manifest, cfg, cache)  # warm-up: train / test hashes and features cached
+    run = audit_without_backbone if no_backbone else audit_set
+    run(items[:2], ds, manifest, cfg, cache)  # warm-up: train / test hashes and features cached
     t = time.perf_counter()
-    out = audit_set(items, ds, manifest, cfg, cache)
+    out = run(items, ds, manifest, cfg, cache)
     secs = time.perf_counter() - t
     test = split_items(manifest, "test")
     t = time.perf_counter()  # the keypoint / defect-patch detector alone (inside the audit above too)
@@ -116,7 +117,31 @@ def bench(name: str, n_victims: int, generators: list[str], per_class: int, work
     flagged = {g: [by_path[it.path] for it in its if by_path[it.path]["test_copy"]] for g, its in honest.items()}
     return {"dataset": name, "caught": caught, "flagged": flagged, "n_honest": {g: len(v) for g, v in honest.items()},
             "seconds": secs, "kp_seconds": kp_secs, "n_images": len(items), "thresholds": out["summary"]["thresholds"],
-            "image_size": cfg["model"]["image_size"]}
+            "image_size": "off" if no_backbone else cfg["model"]["image_size"]}
+
+
+def audit_without_backbone(items, ds, manifest, cfg, cache) -> dict:
+    """`audit_set`'s contamination verdict with the backbone cosine left out (hashes + keypoints only): for a
+    quick benchmark on a busy CPU. Cosine flags only at >= 0.99, where the hash flags too (docs/audit.md)."""
+    from benchmark.audit import image_rows, keypoint_matches, summarize
+    from benchmark.audit.contamination import cached_hashes, flags, nearest
+    from benchmark.split.manifest import split_items
+
+    thresholds = cfg["thresholds"]
+    syn = [str(it.path) for it in items]
+    test_items, train_items = split_items(manifest, "test"), split_items(manifest, "train")
+    test = [str(ds.abspath(it.path)) for it in test_items]
+    train = [str(ds.abspath(it.path)) for it in train_items]
+    z = lambda n, v=None: np.zeros((n, 8, 1) if v else (n, 1), np.float32)  # cosine 0: never flags
+    qh = cached_hashes(syn, "query", cache)
+    near_test = nearest(qh, cached_hashes(test, "reference", cache), z(len(syn), 8), z(len(test)))
+    rh_train = cached_hashes(train, "reference", cache)
+    near_train = nearest(qh, rh_train, z(len(syn), 8), z(len(train)))
+    twin = flags(nearest(cached_hashes(test, "query", cache), rh_train, z(len(test), 8), z(len(train))), thresholds)
+    kp = keypoint_matches(syn, test, [ds.abspath(it.mask) if it.mask else None for it in test_items],
+                          [e.get("group", e["path"]) for e in manifest["files"]["test"]])
+    rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin, kp)
+    return {"summary": summarize(rows, thresholds, twin), "images": rows}
 
 
 def print_table(res: dict) -> None:
@@ -143,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--honest", default="cutpaste,augment,noise", help="generators; diffusion trains a DDPM first (slow on CPU)")
     ap.add_argument("--per-class", type=int, default=100)
     ap.add_argument("--image-size", type=int, default=None, help="audit.model.image_size (default: the config's)")
+    ap.add_argument("--no-backbone", action="store_true", help="hashes + keypoints only (no backbone cosine)")
     ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
     a = ap.parse_args(argv)
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="scarce-audit-bench-"))
@@ -151,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             if name == "magnetic_tile" and not SHARED_MT.is_dir():
                 print(f"(magnetic_tile skipped: {SHARED_MT} absent)")
                 continue
-            print_table(bench(name, a.victims, a.honest.split(","), a.per_class, work / name, a.image_size))
+            print_table(bench(name, a.victims, a.honest.split(","), a.per_class, work / name, a.image_size,
+                              a.no_backbone))
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
