@@ -114,12 +114,16 @@ def check_hardest(m: dict, where: str) -> None:
                                                   f"least one in every split (train, selection, test)")
 
 
-def check_against_dataset(m: dict, dataset, where: str) -> None:
+def check_against_dataset(m: dict, dataset, where: str, boxed: bool = False) -> None:
     """Labels equal to the dataset's own labels for those files (from `dataset.items`; reads no file, stats
-    only a path the dataset does not list)."""
+    only a path the dataset does not list). A detection label is derived from the box file (its rarest class),
+    so entries with `boxes` are checked only with `boxed=True`, after `verify` (a changed box file is then
+    named as changed, not as a label mismatch)."""
     own = {it.path: it.label for it in dataset.items}
     for s in SPLITS:
         for i, e in enumerate(m["files"][s]):
+            if ("boxes" in e) != boxed:
+                continue
             if e["path"] not in own:
                 if not dataset.abspath(e["path"]).exists():
                     continue  # a deleted file: `verify` names it as missing (in the splits a run reads)
@@ -131,8 +135,10 @@ def check_against_dataset(m: dict, dataset, where: str) -> None:
 
 
 def check_hardest_objects(m: dict, dataset, where: str) -> None:
-    """Detection: the hardest class has objects in every split (run after `verify`: reads the box files
-    the run reads anyway, through the dataset's cache). Classification is checked by `check_structure`."""
+    """Detection, after `verify`: labels equal to the dataset's, and the hardest class has objects in every
+    split (reads the box files the run reads anyway, through the dataset's cache). Classification is checked
+    by `check_structure` and `check_against_dataset`."""
+    check_against_dataset(m, dataset, where, boxed=True)
     h = m["hardest"]
     if h is None or not hasattr(dataset, "object_counts"):
         return
