@@ -16,6 +16,13 @@ line and the file:
   (decompression bombs);
 - the image (and mask) must then decode, and the mask must have the image's size.
 The key hashes the manifest and every listed file, so a silently re-delivered image changes the key.
+
+A manifest is validated strictly, each error naming the row and the field: only the fields below, each a
+string (JSON ``null`` is no string), no key twice in one JSON object, no NUL byte, no field over
+:data:`MAX_FIELD` characters, no path component over :data:`MAX_NAME` bytes, JSON nested at most
+:data:`MAX_JSON_DEPTH` deep. Each file counts once: two rows naming the same file (through a symlink inside the
+delivery, `again -> .`) or byte-identical images under two names are refused, naming both rows. Without a
+``manifest`` option, ``manifest.csv`` is read, else ``manifest.json``.
 """
 from __future__ import annotations
 
@@ -34,6 +41,10 @@ from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash, sha256_file
 
 REQUIRED_FIELDS = ("path", "label")
+FIELDS = ("path", "label", "mask", "boxes")
+MAX_FIELD = 4096       # characters in one manifest field (a path, a label, a boxes list)
+MAX_NAME = 255         # bytes in one path component (the usual file-system limit)
+MAX_JSON_DEPTH = 64    # a manifest entry is an object holding lists of lists: depth 4
 EXPECTED = "a CSV with header path,label[,mask][,boxes] or a JSON list of {path, label[, mask][, boxes]}"
 MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP"}
 # what a non-image most often is, so the vendor learns what they actually sent
@@ -51,24 +62,86 @@ def read_manifest(manifest: Path) -> list[tuple[str, dict]]:
         text = manifest.read_bytes().decode("utf-8-sig")  # tolerate a BOM from spreadsheet exports
     except UnicodeDecodeError as e:
         raise DatasetError(f"{manifest}: not UTF-8 text ({e}); expected {EXPECTED}") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DatasetError(f"{manifest}:{line}: contains a NUL byte; expected {EXPECTED} as plain text")
     if manifest.suffix.lower() == ".json":
         return _json_rows(manifest, text)
     if manifest.suffix.lower() != ".csv":
         raise DatasetError(f"{manifest}: unknown manifest type {manifest.suffix!r}; expected .csv or .json")
     reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in reader.fieldnames or []]
-    missing = [f for f in REQUIRED_FIELDS if f not in fields]
-    if missing:
-        raise DatasetError(f"{manifest}: header {fields} lacks {missing}; expected path,label[,mask][,boxes]")
-    reader.fieldnames = fields
-    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    return [(f"{manifest}:{i}", r) for i, r in enumerate(rows, start=2)]  # line 1 is the header
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # long fields: refused by row below
+    try:
+        fields = [f.strip() for f in reader.fieldnames or []]
+        missing = [f for f in REQUIRED_FIELDS if f not in fields]
+        if missing:
+            raise DatasetError(f"{manifest}: header {fields} lacks {missing}; expected path,label[,mask][,boxes]")
+        unknown = [f for f in fields if f not in FIELDS]
+        if unknown or len(set(fields)) != len(fields):
+            what = f"unknown column(s) {unknown}" if unknown else "a column twice"
+            raise DatasetError(f"{manifest}:1: header {fields} has {what}; expected only {', '.join(FIELDS)}, each once")
+        reader.fieldnames = fields
+        rows = []
+        for row in reader:
+            if None in row:
+                raise DatasetError(f"{manifest}:{reader.line_num}: {len(row[None])} more field(s) than the header "
+                                   f"{fields}; expected one value per column")
+            rows.append((f"{manifest}:{reader.line_num}", {k: (v or "").strip() for k, v in row.items()}))
+    except csv.Error as e:  # e.g. a newline inside an unquoted field
+        raise DatasetError(f"{manifest}:{reader.line_num}: unreadable CSV ({e}); expected {EXPECTED}") from None
+    finally:
+        csv.field_size_limit(limit)
+    for where, row in rows:
+        _check_fields(where, row)
+    return rows
+
+
+def _check_fields(where: str, row: dict) -> None:
+    for f, v in row.items():
+        if isinstance(v, str) and len(v) > MAX_FIELD:
+            raise DatasetError(f"{where}: field {f!r} is {len(v)} characters; expected at most {MAX_FIELD}")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise _DuplicateKey(dup)
+    return dict(pairs)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings, without parsing (json.loads recurses)."""
+    depth = deepest = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            esc, in_str = (not esc and ch == "\\"), in_str and (esc or ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _json_rows(manifest: Path, text: str) -> list[tuple[str, dict]]:
+    depth = _json_depth(text) if text.count("[") + text.count("{") > MAX_JSON_DEPTH else 0
+    if depth > MAX_JSON_DEPTH:
+        raise DatasetError(f"{manifest}: JSON nested {depth} levels deep; expected at most "
+                           f"{MAX_JSON_DEPTH} ({EXPECTED})")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as e:
+        raise DatasetError(f"{manifest}: key(s) {e.args[0]} appear twice in one object; expected each key once "
+                           f"({EXPECTED})") from None
+    except (json.JSONDecodeError, RecursionError) as e:
         raise DatasetError(f"{manifest}: invalid JSON ({e}); expected {EXPECTED}") from None
     if isinstance(data, dict):
         data = data.get("items")
@@ -79,11 +152,17 @@ def _json_rows(manifest: Path, text: str) -> list[tuple[str, dict]]:
         where = f"{manifest}: items[{i}]"
         if not isinstance(row, dict):
             raise DatasetError(f"{where}: is {type(row).__name__}; expected an object with path, label")
+        unknown = sorted(f for f in row if f not in FIELDS)
+        if unknown:
+            raise DatasetError(f"{where}: unknown field(s) {unknown}; expected only {', '.join(FIELDS)}")
         missing = [f for f in REQUIRED_FIELDS if f not in row]
-        bad = [f for f in ("path", "label", "mask") if row.get(f) is not None and not isinstance(row[f], str)]
+        bad = [f for f in ("path", "label", "mask")
+               if f in row and not isinstance(row[f], str) and not (f == "mask" and row[f] is None)]
         if missing or bad:
-            raise DatasetError(f"{where}: missing {missing} / non-string {bad} fields; expected string path, "
-                               f"label[, mask]")
+            got = ", ".join(f"{f!r} is {'null' if row[f] is None else type(row[f]).__name__}" for f in bad)
+            raise DatasetError(f"{where}: missing {missing} / non-string {bad} fields{' (' + got + ')' if got else ''}; "
+                               f"expected string path, label[, mask]")
+        _check_fields(where, row)
         boxes = row.get("boxes")
         out.append((where, {"path": row["path"].strip(), "label": row["label"].strip(),
                             "mask": (row.get("mask") or "").strip(), "boxes": boxes}))
@@ -94,16 +173,28 @@ def check_rel_path(root: Path, rel: str, where: str, must_exist: bool = True) ->
     """Resolve a manifest path inside `root` (already resolved); reject anything that could escape it."""
     if not rel:
         raise DatasetError(f"{where}: empty path; expected a path relative to {root}")
+    if any(ord(ch) < 32 for ch in rel):
+        raise DatasetError(f"{where}: {rel[:80]!r} contains a control character (NUL, newline, ...); expected a "
+                           f"plain relative path")
+    long = next((p for p in PurePosixPath(rel.replace("\\", "/")).parts if len(p.encode()) > MAX_NAME), None)
+    if long is not None:
+        raise DatasetError(f"{where}: {rel[:80]!r}...: a name of {len(long.encode())} bytes; expected at most "
+                           f"{MAX_NAME} per path component")
     if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).drive:
         raise DatasetError(f"{where}: {rel!r} is absolute; expected a path relative to {root}")
     if ".." in PurePosixPath(rel).parts or ".." in PureWindowsPath(rel).parts:
         raise DatasetError(f"{where}: {rel!r} contains '..'; expected a path inside {root}")
     full = root / rel
-    if not full.resolve().is_relative_to(root):  # a symlink (file or folder) pointing outside the delivery
-        raise DatasetError(f"{where}: {rel!r} is a symlink resolving to {full.resolve()}, outside {root}; "
-                           f"expected files inside the delivery")
-    if must_exist and not full.is_file():
-        raise DatasetError(f"{where}: {rel!r} not found in {root}")
+    try:
+        resolved = full.resolve()
+        if not resolved.is_relative_to(root):  # a symlink (file or folder) pointing outside the delivery
+            raise DatasetError(f"{where}: {rel!r} is a symlink resolving to {resolved}, outside {root}; "
+                               f"expected files inside the delivery")
+        if must_exist and not full.is_file():
+            raise DatasetError(f"{where}: {rel!r} not found in {root}")
+    except OSError as e:  # a symlink loop, a path too long for the file system, ...
+        raise DatasetError(f"{where}: {rel[:80]!r}: cannot be resolved ({e.strerror or e}); expected a file "
+                           f"inside {root}") from None
     return full
 
 
@@ -208,16 +299,21 @@ class FolderGenerator(Generator):
     name = "folder"
     # materialize points at the delivery in place: nothing is copied into the cache
 
-    def __init__(self, root: str | Path | None = None, manifest: str = "manifest.csv", max_pixels: int | None = None):
+    def __init__(self, root: str | Path | None = None, manifest: str | None = None, max_pixels: int | None = None):
         if not root:
             raise ValueError("folder generator needs root=<delivery directory>")
         if max_pixels is not None and int(max_pixels) < 1:
             raise ValueError(f"folder: max_pixels={max_pixels!r}; expected a positive pixel count or null")
-        super().__init__(root=str(root), manifest=str(manifest), max_pixels=max_pixels)
+        super().__init__(root=str(root), manifest=None if manifest is None else str(manifest), max_pixels=max_pixels)
 
     @property
     def root(self) -> Path:
         return Path(self.config["root"]).resolve()
+
+    @staticmethod
+    def _manifest_name(root: Path) -> str:
+        return "manifest.json" if (root / "manifest.json").is_file() and not (root / "manifest.csv").is_file() \
+            else "manifest.csv"
 
     def _validate(self, req: GenRequest) -> tuple[list[Item], dict[str, list], str]:
         """(selected items relative to root, boxes by relative path, key); the key covers the manifest,
@@ -225,16 +321,26 @@ class FolderGenerator(Generator):
         root = self.root
         if not root.is_dir():
             raise DatasetError(f"{root}: delivery folder not found; expected a directory with a manifest")
-        manifest = check_rel_path(root, self.config["manifest"], f"{root}: manifest", must_exist=False)
+        name = self.config["manifest"] or self._manifest_name(root)
+        manifest = check_rel_path(root, name, f"{root}: manifest", must_exist=False)
         rows = read_manifest(manifest)
-        items, boxes, seen = [], {}, {}
+        items, boxes, seen, contents = [], {}, {}, {}
         h = hashlib.sha256(manifest.read_bytes())
         for where, row in rows:
             it, bx = check_row(root, row, where, req.dataset.classes, self.config["max_pixels"])
-            if it.path in seen:
-                raise DatasetError(f"{where}: {it.path!r} already listed at {seen[it.path]}; expected each once")
-            seen[it.path] = where
-            h.update(sha256_file(root / it.path).encode())
+            real = (root / it.path).resolve()  # the file itself: `again/x.png` through `again -> .` is `x.png`
+            if real in seen:
+                first, at = seen[real]
+                same = "" if first == it.path else f" (the same file as {first!r}, through a symlink)"
+                raise DatasetError(f"{where}: {it.path!r}{same} already listed at {at}; expected each file once")
+            seen[real] = (it.path, where)
+            digest = sha256_file(root / it.path)
+            if digest in contents:
+                first, at = contents[digest]
+                raise DatasetError(f"{where}: {it.path!r} is byte-identical to {first!r} (listed at {at}); expected "
+                                   f"distinct images (a copy would count one image twice)")
+            contents[digest] = (it.path, where)
+            h.update(digest.encode())
             h.update((sha256_file(root / it.mask) if it.mask else "-").encode())
             items.append(it)
             if bx is not None:
@@ -252,6 +358,6 @@ class FolderGenerator(Generator):
         rel, boxes, key = self._validate(req)
         root = self.root
         items = [Item(str(root / it.path), it.label, str(root / it.mask) if it.mask else None) for it in rel]
-        meta = {"manifest": str(root / self.config["manifest"]),
+        meta = {"manifest": str(root / (self.config["manifest"] or self._manifest_name(root))),
                 "boxes": {str(root / it.path): boxes[it.path] for it in rel if it.path in boxes}}
         return SyntheticSet(self.name, key, content_hash(items), items, root, meta)
