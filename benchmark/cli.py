@@ -91,7 +91,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from benchmark.data.fetch import fetch
 
-    return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive)
+    return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive, force=args.force)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ config, the train files' sha256 including label files, the request and the versi
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from benchmark.detect.labels import yolo_lines
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash
 from benchmark.generators.cutpaste import class_rng
 from benchmark.registry import Registry
+from benchmark.csvsafe import SafeDictWriter
 
 DET_GENERATORS = Registry("detection generator")
 
@@ -126,7 +126,7 @@ class CutPasteDet(DetGenerator):
                     items.append(DetItem(f"{rel}.png", c, None, f"{rel}.txt"))
                     bar.update(1)
         with open(out_dir / "provenance.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["path", "source", "target", "x0", "y0", "x1", "y1"])
+            w = SafeDictWriter(f, fieldnames=["path", "source", "target", "x0", "y0", "x1", "y1"])
             w.writeheader()
             w.writerows(rows)
         return items
