@@ -1,6 +1,6 @@
 """The protocol core: one cell (dataset × arm × generator × seed × model × budget) → one record, for any task.
 
-    seeds, config guards → threads → dataset + verified frozen manifest (pilot seeds refused)
+    seeds, config schema + guards → threads → dataset + verified frozen manifest (pilot seeds refused)
       → per seed group: arm (train + added) → no synthetic file in test → audit (refuses test near-copies)
         → per cell, under its lock: reuse the record or fit (failures captured) → base + task record, atomic
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark.arms import ArmData
 from benchmark.audit.hook import ensure_audited
+from benchmark.config import validate
 from benchmark.protocol.cells import claim, make_cell
 from benchmark.protocol.guards import check_common, frozen_manifest, requested_seeds
 from benchmark.protocol.record import base_record, failure
@@ -40,6 +41,7 @@ def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
     t0 = time.perf_counter()
     task = task_of(cfg)
     seeds = requested_seeds(cfg)
+    validate(cfg)  # types and ranges of every key (benchmark/config): a ConfigError, never a failed record
     check_common(cfg, task)
     task.check_config(cfg)
     threads = set_threads(cfg.get("threads", 1), workers)  # every job sets its own (part of the cell)
