@@ -76,8 +76,9 @@ def config_error_line(ex: BaseException) -> str | None:
 
     seen, e = set(), ex
     while e is not None and id(e) not in seen:  # our error first, wherever it sits in the chain
-        if isinstance(e, ConfigError):
-            return str(e)
+        if isinstance(e, ConfigError) or getattr(e, "config_error", False):  # marked by the protocol's checks
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            return " ".join(str(msg).split())
         seen.add(id(e))
         e = e.__cause__ or e.__context__
     if isinstance(ex, (ConfigCompositionException, MissingConfigException, OverrideParseException,

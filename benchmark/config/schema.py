@@ -22,9 +22,9 @@ from benchmark.train.determinism import THREADS_ALLOWED
 class ConfigError(ValueError):
     """A config value outside its schema: one line, `key=value: expected ...`. Never a training failure."""
 
-    def __init__(self, key: str, value: Any, expected: str):
+    def __init__(self, key: str, value: Any, expected: str, message: str | None = None):
         self.key, self.value, self.expected = key, value, expected
-        super().__init__(f"{key}={value!r}: expected {expected}")
+        super().__init__(message or f"{key}={value!r}: expected {expected}")
 
 
 # ---- checks ----------------------------------------------------------------------------------------------
@@ -91,12 +91,25 @@ def plain_study(v) -> bool:
 STUDY_EXPECTED = "a plain relative name under results_root (e.g. mt or mt/fewshot), without '..' and not absolute"
 
 
-def safe_study(study):
-    """Hydra resolver `${scarce_study:${study}}` of hydra.run.dir / sweep.dir: Hydra makes those folders before
-    the app runs, so a study outside results_root is refused there, before anything is written."""
+def safe_study(study, *, _root_=None):
+    """Hydra resolver `${scarce_study:${study}}` of hydra.run.dir / sweep.dir. Hydra makes those folders (and
+    writes .hydra/config.yaml there) before the app runs, so the whole config is validated here, first: a config
+    mistake writes nothing at all, not even Hydra's run folder."""
     if not plain_study(study):
         raise ConfigError("study", study, STUDY_EXPECTED)
+    if _root_ is not None:
+        from benchmark.protocol.core import checked_config  # the same checks run_cells makes first
+
+        checked_config(_plain(_root_))
     return study
+
+
+def _plain(root) -> dict:
+    """The resolved config less its `hydra` node (whose run.dir is what is being resolved)."""
+    from omegaconf import OmegaConf
+
+    return {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+            for k in root if k != "hydra" for v in [root[k]]}
 
 
 # ---- schemas ---------------------------------------------------------------------------------------------
@@ -308,8 +321,21 @@ def validate(cfg: dict) -> dict:
     model = cfg.get("model")
     if model is not None:
         _walk(YoloModel if engine == "yolo" else TimmModel, model, "model.")
+    if engine in ("finetune", "featurebank"):
+        _budget(cfg["trainer"])
     _volume(cfg)
     return cfg
+
+
+def _budget(trainer: dict) -> None:
+    steps, epochs = trainer.get("max_steps"), trainer.get("epochs")
+    if steps is not None and epochs is not None:
+        raise ConfigError("trainer.epochs", epochs, "null when trainer.max_steps is set", message=(
+            f"trainer: set either max_steps (a step budget) or epochs, not both (trainer.max_steps={steps!r}, "
+            f"trainer.epochs={epochs!r}; null one of them)"))
+    if steps is None and epochs is None:
+        raise ConfigError("trainer.max_steps", None, "a step budget", message=(
+            "trainer: expected max_steps (> 0) or epochs (> 0); both are null"))
 
 
 def register_schemas() -> None:
