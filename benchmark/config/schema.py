@@ -70,8 +70,9 @@ def path_like(null: bool = True):
     return lambda v: (null and v is None) or (isinstance(v, str) and v != "")
 
 
-def spec(default, check, expected: str):
-    """A schema field: its default (as in conf/), its check and the words for what it allows."""
+def spec(default, check, expected):
+    """A schema field: its default (as in conf/), its check and the words for what it allows (a str, or a
+    function of the value)."""
     kw = {"default_factory": (lambda d=default: list(d))} if isinstance(default, list) else {"default": default}
     return field(metadata={"check": check, "expected": expected}, **kw)
 
@@ -221,7 +222,9 @@ def class_list(v) -> bool:
         isinstance(c, str) and c for c in v))
 
 
-CLASSES_EXPECTED = "null (the hardest class), all, or a list of class names such as [pit]"
+def CLASSES_EXPECTED(v) -> str:  # noqa: N802  (an `expected` may name the value: [pit] for classes=pit)
+    example = v if isinstance(v, str) and v and "," not in v else "pit"
+    return f"null (the hardest class), all, or a list of class names such as [{example}]"
 
 
 @dataclass
@@ -294,7 +297,8 @@ def _walk(schema, node, prefix: str) -> None:
         value, key = node[f.name], prefix + f.name
         if "check" in f.metadata:
             if not f.metadata["check"](value):
-                raise ConfigError(key, value, f.metadata["expected"])
+                expected = f.metadata["expected"]
+                raise ConfigError(key, value, expected(value) if callable(expected) else expected)
         elif f.default_factory is not MISSING:  # a nested schema
             _walk(f.default_factory().__class__, value, key + ".")
 
