@@ -1,6 +1,7 @@
 """Arms differ only in training data: real, real + synthetic, real + count-matched real duplicates."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,14 @@ def target_counts(synthetic_cfg: dict, hardest: str, train_counts: dict[str, int
     """{class: N} for every task. `classes`: null = the hardest class, a list, or "all". `volume` is a count
     per target class (int) or a fraction of that class's real train count (float): one meaning everywhere."""
     classes = synthetic_cfg.get("classes") or [hardest]
+    if isinstance(classes, str) and classes != "all":  # a string would be read letter by letter
+        raise ValueError(f"synthetic.classes={classes!r}: expected null (the hardest class), all, or a list of "
+                         f"class names such as [{classes}]")
     classes = sorted(train_counts) if classes == "all" else classes
     vol = synthetic_cfg.get("volume")
-    if isinstance(vol, bool) or not isinstance(vol, (int, float)):
+    if isinstance(vol, bool) or not isinstance(vol, (int, float)) or not math.isfinite(vol):
         raise ValueError(f"synthetic.volume={vol!r}; expected an image count per target class (int) or a "
-                         f"fraction of that class's real train count (float)")
+                         f"fraction of that class's real train count (float), finite")
     out = {}
     for c in classes:
         if c not in train_counts:

@@ -13,6 +13,7 @@ def compose_config(overrides: list[str]):
     """The same config `scarce-run` would see, for commands that train (pilot runs) outside Hydra."""
     from hydra import compose, initialize_config_dir
 
+    import benchmark.config  # noqa: F401  the schemas and the `scarce_study` resolver of hydra.run.dir
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
 
@@ -91,7 +92,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from benchmark.data.fetch import fetch
 
-    return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive)
+    return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive, force=args.force)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

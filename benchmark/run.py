@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import PROJECT_ROOT
+from benchmark.config import ConfigError
 from benchmark.protocol import run_cells
 
 log = logging.getLogger("scarce")
@@ -63,5 +65,50 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
     return {"run_id": record["run_id"], "status": record["status"]}
 
 
+CONFIG_EXIT = 2  # a config mistake (schema, composition, override syntax): one line, nothing written
+
+
+def config_error_line(ex: BaseException) -> str | None:
+    """The one line to print for a config mistake, or None for anything else: our ConfigError (also when
+    OmegaConf wrapped it, e.g. while resolving hydra.run.dir) or Hydra's own composition / override errors."""
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    seen, e = set(), ex
+    while e is not None and id(e) not in seen:  # our error first, wherever it sits in the chain
+        if isinstance(e, ConfigError) or getattr(e, "config_error", False):  # marked by the protocol's checks
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            return " ".join(str(msg).split())
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    if isinstance(ex, (ConfigCompositionException, MissingConfigException, OverrideParseException,
+                       OmegaConfBaseException)):
+        cause = ex.__cause__
+        msg = str(ex) + (f" ({cause})" if isinstance(cause, OmegaConfBaseException) else "")
+        return " ".join(msg.split())  # one line
+    return None
+
+
 def main() -> None:
-    _hydra_main()
+    """`scarce-run`: a config mistake exits 2 with one line (no traceback, no record); a failed run exits 1."""
+    import hydra._internal.utils as hydra_utils
+
+    report = hydra_utils.run_and_report
+
+    def run_and_report(func):
+        def guarded():
+            try:
+                return func()
+            except Exception as ex:
+                line = config_error_line(ex)
+                if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                    raise
+                print(f"scarce-run: config error: {line}", file=sys.stderr)
+                raise SystemExit(CONFIG_EXIT) from None
+        return report(guarded)
+
+    hydra_utils.run_and_report = run_and_report  # Hydra would print a traceback and exit 1 for every error
+    try:
+        _hydra_main()
+    finally:
+        hydra_utils.run_and_report = report

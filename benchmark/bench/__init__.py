@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.csvsafe import safe_to_csv
+
 BIN = Path(sys.executable).parent
 
 
@@ -213,7 +215,7 @@ def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "stud
                 ceil["finetune_ceiling_vs_naive_channels_last"] = round(
                     ceil["img_s_2_threads_channels_last"].iloc[0] / naive, 2)
     for name, df in frames.items():
-        df.to_csv(out_dir / f"{name}.csv", index=False)
+        safe_to_csv(df, out_dir / f"{name}.csv", index=False)  # spreadsheet formulas escaped
         print(f"\n== {name} ({out_dir / (name + '.csv')})")
         print(df.to_string(index=False))
     return frames

@@ -97,8 +97,10 @@ def _archive_for(src: Source, to: Path, archive: str | Path | None) -> Path:
 
 
 def fetch(name: str, to: str | Path, sha256: str | None = None, archive: str | Path | None = None,
-          sources: dict[str, Source] | None = None, out=None) -> int:
-    """Get dataset `name` into `to`; returns 0 when it is in place, MANUAL_EXIT when the user must act."""
+          sources: dict[str, Source] | None = None, out=None, force: bool = False) -> int:
+    """Get dataset `name` into `to`; returns 0 when it is in place, MANUAL_EXIT when the user must act.
+
+    Unpacking never replaces what is already in `to` unless `force` (:func:`benchmark.data.archive.safe_unpack`)."""
     table, out = (SOURCES if sources is None else sources), (out or sys.stdout)
     if name not in table:
         raise FetchError(f"unknown dataset {name!r} to fetch; known: {', '.join(sorted(table))}")
@@ -123,7 +125,7 @@ def fetch(name: str, to: str | Path, sha256: str | None = None, archive: str | P
     verify(path, digest[1], delete=src.url is not None and archive is None, algo=digest[0])
     shown = digest[1] if digest[0] == "sha256" else f"{sha256_of(path)}; md5 {digest[1]}"
     print(f"verified {path} (sha256 {shown}); unpacking into {to}", file=out)
-    safe_unpack(path, to)
+    safe_unpack(path, to, force=force)
     found = find_root(to, src)
     if found is None:
         raise FetchError(f"{to}: unpacked {path.name}, but found none of {list(src.markers)}; {describe_dir(to)}")
@@ -142,6 +144,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="directory to download and unpack into")
     p.add_argument("--sha256", help="expected sha256 of the archive (required where none is pinned)")
     p.add_argument("--archive", help="an archive you already downloaded (manual sources), instead of <to>/<name>")
+    p.add_argument("--force", action="store_true",
+                   help="let the unpacked archive replace files and folders of the same name already in --to")
     return p
 
 
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = add_arguments(argparse.ArgumentParser(prog="fetch_dataset", description=__doc__.split("\n")[0])) \
         .parse_args(argv)
     try:
-        return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive)
+        return fetch(args.dataset, args.to, sha256=args.sha256, archive=args.archive, force=args.force)
     except (FetchError, OSError) as e:
         print(f"fetch {args.dataset}: error: {e}", file=sys.stderr)
         return 2

@@ -14,7 +14,6 @@ config, the train files' sha256 including label files, the request and the versi
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from benchmark.detect.labels import yolo_lines
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash
 from benchmark.generators.cutpaste import class_rng
 from benchmark.registry import Registry
+from benchmark.csvsafe import SafeDictWriter
 
 DET_GENERATORS = Registry("detection generator")
 
@@ -126,7 +126,7 @@ class CutPasteDet(DetGenerator):
                     items.append(DetItem(f"{rel}.png", c, None, f"{rel}.txt"))
                     bar.update(1)
         with open(out_dir / "provenance.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["path", "source", "target", "x0", "y0", "x1", "y1"])
+            w = SafeDictWriter(f, fieldnames=["path", "source", "target", "x0", "y0", "x1", "y1"])
             w.writeheader()
             w.writerows(rows)
         return items
@@ -158,7 +158,7 @@ class FolderDet(DetGenerator):
 
     def scan(self, ds: DetDataset) -> list[DetItem]:
         """Every delivered image with its label file, validated (boxes parse against the dataset classes)."""
-        root = Path(self.config["root"])
+        root = Path(self.config["root"]).resolve()
         if not (root / "images").is_dir():
             raise DatasetError(f"{root}: delivery has no images/ folder; expected images/** with "
                                f"{'labels/**.txt' if self.config['format'] == 'yolo' else 'annotations/<stem>.xml'}")
@@ -167,17 +167,39 @@ class FolderDet(DetGenerator):
             if names != ds.classes:
                 raise DatasetError(f"{root / 'data.yaml'}: field 'names' is {names}; expected the dataset's "
                                    f"classes in order {ds.classes}")
-        items = []
+        items, seen, contents = [], {}, {}
         for p in sorted(q for q in (root / "images").rglob("*") if q.suffix.lower() in IMAGE_EXTENSIONS):
             rel = p.relative_to(root / "images")
             lab = (root / "labels" / rel).with_suffix(".txt") if self.config["format"] == "yolo" else \
                 root / "annotations" / f"{p.stem}.xml"
             if not lab.is_file():
                 raise DatasetError(f"{p}: no label file {lab}; expected one per delivered image")
+            self._count_once(root, p, lab, seen, contents)
             it = DetItem(str(p), "", None, str(lab))
             labels = sorted({ds.classes[int(c)] for c in ds.boxes_of(it)[1][:, 0]})  # parses now: a malformed
             items.append(DetItem(str(p), labels[0] if labels else "", None, str(lab)))  # label names its line
         return items
+
+    @staticmethod
+    def _count_once(root: Path, p: Path, lab: Path, seen: dict, contents: dict) -> None:
+        """Each delivered image counts once: resolved inside the delivery (a symlink out is refused), not the
+        same file as another (a symlink inside), not byte-identical to another (a copy under a new name)."""
+        from benchmark.generators.base import sha256_file
+
+        for f in (p, lab):
+            real = f.resolve()
+            if not real.is_relative_to(root):
+                raise DatasetError(f"{f}: a symlink resolving to {real}, outside the delivery {root}; expected files "
+                                   f"inside it")
+        real = p.resolve()
+        if real in seen:
+            raise DatasetError(f"{p}: the same file as {seen[real]} (through a symlink); expected each image once")
+        seen[real] = p
+        digest = sha256_file(p)
+        if digest in contents:
+            raise DatasetError(f"{p}: byte-identical to {contents[digest]}; expected distinct images (a copy would "
+                               f"count one image twice)")
+        contents[digest] = p
 
     def generate(self, req: GenRequest, out_dir: Path | None = None) -> list[DetItem]:
         """The delivered images a request takes, in place (nothing is written): per class c, the first n in

@@ -9,7 +9,6 @@ target each output came from and where the patch was placed.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
 from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
+from benchmark.csvsafe import SafeDictWriter
 
 PROVENANCE_FIELDS = ["path", "label", "source", "target", "x0", "y0", "x1", "y1", "scale", "flip", "rot90", "angle"]
 
@@ -220,6 +220,6 @@ class CutPaste(Generator):
 
 def write_provenance(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=PROVENANCE_FIELDS)
+        w = SafeDictWriter(f, fieldnames=PROVENANCE_FIELDS)
         w.writeheader()
         w.writerows(rows)

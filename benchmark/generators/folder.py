@@ -16,12 +16,17 @@ line and the file:
   (decompression bombs);
 - the image (and mask) must then decode, and the mask must have the image's size.
 The key hashes the manifest and every listed file, so a silently re-delivered image changes the key.
+
+A manifest is validated strictly, each error naming the row and the field: only the fields below, each a
+string (JSON ``null`` is no string), no key twice in one JSON object, no NUL byte, no field over
+:data:`MAX_FIELD` characters, no path component over :data:`MAX_NAME` bytes, JSON nested at most
+:data:`MAX_JSON_DEPTH` deep. Each file counts once: two rows naming the same file (through a symlink inside the
+delivery, `again -> .`) or byte-identical images under two names are refused, naming both rows. Without a
+``manifest`` option, ``manifest.csv`` is read, else ``manifest.json``.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import struct
 import warnings
@@ -32,9 +37,10 @@ from PIL import Image
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
 from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash, sha256_file
+from benchmark.generators.delivery_manifest import (  # noqa: F401 (re-exported)
+    EXPECTED, FIELDS, MAX_FIELD, MAX_JSON_DEPTH, REQUIRED_FIELDS, read_manifest)
 
-REQUIRED_FIELDS = ("path", "label")
-EXPECTED = "a CSV with header path,label[,mask][,boxes] or a JSON list of {path, label[, mask][, boxes]}"
+MAX_NAME = 255         # bytes in one path component (the usual file-system limit)
 MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP"}
 # what a non-image most often is, so the vendor learns what they actually sent
 SUSPECT = {b"\x80": "a Python pickle", b"PK\x03\x04": "a zip archive (e.g. a torch checkpoint)",
@@ -43,67 +49,32 @@ SUSPECT = {b"\x80": "a Python pickle", b"PK\x03\x04": "a zip archive (e.g. a tor
            b"MM\x00*": "a TIFF (not accepted)"}
 
 
-def read_manifest(manifest: Path) -> list[tuple[str, dict]]:
-    """[(where, row)]: `where` names the manifest line (CSV) or entry (JSON) for error messages."""
-    if not manifest.is_file():
-        raise DatasetError(f"{manifest}: manifest not found; expected {EXPECTED}")
-    try:
-        text = manifest.read_bytes().decode("utf-8-sig")  # tolerate a BOM from spreadsheet exports
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{manifest}: not UTF-8 text ({e}); expected {EXPECTED}") from None
-    if manifest.suffix.lower() == ".json":
-        return _json_rows(manifest, text)
-    if manifest.suffix.lower() != ".csv":
-        raise DatasetError(f"{manifest}: unknown manifest type {manifest.suffix!r}; expected .csv or .json")
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in reader.fieldnames or []]
-    missing = [f for f in REQUIRED_FIELDS if f not in fields]
-    if missing:
-        raise DatasetError(f"{manifest}: header {fields} lacks {missing}; expected path,label[,mask][,boxes]")
-    reader.fieldnames = fields
-    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    return [(f"{manifest}:{i}", r) for i, r in enumerate(rows, start=2)]  # line 1 is the header
-
-
-def _json_rows(manifest: Path, text: str) -> list[tuple[str, dict]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{manifest}: invalid JSON ({e}); expected {EXPECTED}") from None
-    if isinstance(data, dict):
-        data = data.get("items")
-    if not isinstance(data, list):
-        raise DatasetError(f"{manifest}: top level is not a list (nor an object with 'items'); expected {EXPECTED}")
-    out = []
-    for i, row in enumerate(data):
-        where = f"{manifest}: items[{i}]"
-        if not isinstance(row, dict):
-            raise DatasetError(f"{where}: is {type(row).__name__}; expected an object with path, label")
-        missing = [f for f in REQUIRED_FIELDS if f not in row]
-        bad = [f for f in ("path", "label", "mask") if row.get(f) is not None and not isinstance(row[f], str)]
-        if missing or bad:
-            raise DatasetError(f"{where}: missing {missing} / non-string {bad} fields; expected string path, "
-                               f"label[, mask]")
-        boxes = row.get("boxes")
-        out.append((where, {"path": row["path"].strip(), "label": row["label"].strip(),
-                            "mask": (row.get("mask") or "").strip(), "boxes": boxes}))
-    return out
-
-
 def check_rel_path(root: Path, rel: str, where: str, must_exist: bool = True) -> Path:
     """Resolve a manifest path inside `root` (already resolved); reject anything that could escape it."""
     if not rel:
         raise DatasetError(f"{where}: empty path; expected a path relative to {root}")
+    if any(ord(ch) < 32 for ch in rel):
+        raise DatasetError(f"{where}: {rel[:80]!r} contains a control character (NUL, newline, ...); expected a "
+                           f"plain relative path")
+    long = next((p for p in PurePosixPath(rel.replace("\\", "/")).parts if len(p.encode()) > MAX_NAME), None)
+    if long is not None:
+        raise DatasetError(f"{where}: {rel[:80]!r}...: a name of {len(long.encode())} bytes; expected at most "
+                           f"{MAX_NAME} per path component")
     if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).drive:
         raise DatasetError(f"{where}: {rel!r} is absolute; expected a path relative to {root}")
     if ".." in PurePosixPath(rel).parts or ".." in PureWindowsPath(rel).parts:
         raise DatasetError(f"{where}: {rel!r} contains '..'; expected a path inside {root}")
     full = root / rel
-    if not full.resolve().is_relative_to(root):  # a symlink (file or folder) pointing outside the delivery
-        raise DatasetError(f"{where}: {rel!r} is a symlink resolving to {full.resolve()}, outside {root}; "
-                           f"expected files inside the delivery")
-    if must_exist and not full.is_file():
-        raise DatasetError(f"{where}: {rel!r} not found in {root}")
+    try:
+        resolved = full.resolve()
+        if not resolved.is_relative_to(root):  # a symlink (file or folder) pointing outside the delivery
+            raise DatasetError(f"{where}: {rel!r} is a symlink resolving to {resolved}, outside {root}; "
+                               f"expected files inside the delivery")
+        if must_exist and not full.is_file():
+            raise DatasetError(f"{where}: {rel!r} not found in {root}")
+    except OSError as e:  # a symlink loop, a path too long for the file system, ...
+        raise DatasetError(f"{where}: {rel[:80]!r}: cannot be resolved ({e.strerror or e}); expected a file "
+                           f"inside {root}") from None
     return full
 
 
@@ -208,16 +179,21 @@ class FolderGenerator(Generator):
     name = "folder"
     # materialize points at the delivery in place: nothing is copied into the cache
 
-    def __init__(self, root: str | Path | None = None, manifest: str = "manifest.csv", max_pixels: int | None = None):
+    def __init__(self, root: str | Path | None = None, manifest: str | None = None, max_pixels: int | None = None):
         if not root:
             raise ValueError("folder generator needs root=<delivery directory>")
         if max_pixels is not None and int(max_pixels) < 1:
             raise ValueError(f"folder: max_pixels={max_pixels!r}; expected a positive pixel count or null")
-        super().__init__(root=str(root), manifest=str(manifest), max_pixels=max_pixels)
+        super().__init__(root=str(root), manifest=None if manifest is None else str(manifest), max_pixels=max_pixels)
 
     @property
     def root(self) -> Path:
         return Path(self.config["root"]).resolve()
+
+    @staticmethod
+    def _manifest_name(root: Path) -> str:
+        return "manifest.json" if (root / "manifest.json").is_file() and not (root / "manifest.csv").is_file() \
+            else "manifest.csv"
 
     def _validate(self, req: GenRequest) -> tuple[list[Item], dict[str, list], str]:
         """(selected items relative to root, boxes by relative path, key); the key covers the manifest,
@@ -225,16 +201,26 @@ class FolderGenerator(Generator):
         root = self.root
         if not root.is_dir():
             raise DatasetError(f"{root}: delivery folder not found; expected a directory with a manifest")
-        manifest = check_rel_path(root, self.config["manifest"], f"{root}: manifest", must_exist=False)
+        name = self.config["manifest"] or self._manifest_name(root)
+        manifest = check_rel_path(root, name, f"{root}: manifest", must_exist=False)
         rows = read_manifest(manifest)
-        items, boxes, seen = [], {}, {}
+        items, boxes, seen, contents = [], {}, {}, {}
         h = hashlib.sha256(manifest.read_bytes())
         for where, row in rows:
             it, bx = check_row(root, row, where, req.dataset.classes, self.config["max_pixels"])
-            if it.path in seen:
-                raise DatasetError(f"{where}: {it.path!r} already listed at {seen[it.path]}; expected each once")
-            seen[it.path] = where
-            h.update(sha256_file(root / it.path).encode())
+            real = (root / it.path).resolve()  # the file itself: `again/x.png` through `again -> .` is `x.png`
+            if real in seen:
+                first, at = seen[real]
+                same = "" if first == it.path else f" (the same file as {first!r}, through a symlink)"
+                raise DatasetError(f"{where}: {it.path!r}{same} already listed at {at}; expected each file once")
+            seen[real] = (it.path, where)
+            digest = sha256_file(root / it.path)
+            if digest in contents:
+                first, at = contents[digest]
+                raise DatasetError(f"{where}: {it.path!r} is byte-identical to {first!r} (listed at {at}); expected "
+                                   f"distinct images (a copy would count one image twice)")
+            contents[digest] = (it.path, where)
+            h.update(digest.encode())
             h.update((sha256_file(root / it.mask) if it.mask else "-").encode())
             items.append(it)
             if bx is not None:
@@ -252,6 +238,6 @@ class FolderGenerator(Generator):
         rel, boxes, key = self._validate(req)
         root = self.root
         items = [Item(str(root / it.path), it.label, str(root / it.mask) if it.mask else None) for it in rel]
-        meta = {"manifest": str(root / self.config["manifest"]),
+        meta = {"manifest": str(root / (self.config["manifest"] or self._manifest_name(root))),
                 "boxes": {str(root / it.path): boxes[it.path] for it in rel if it.path in boxes}}
         return SyntheticSet(self.name, key, content_hash(items), items, root, meta)

@@ -6,7 +6,6 @@ and how outputs are written (PNG, grey when the source is grey, the source's siz
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from PIL import Image
 
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
 from benchmark.generators.base import GenRequest
+from benchmark.csvsafe import SafeDictWriter
 
 GREY_MODES = ("1", "L", "LA", "P;L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
@@ -89,6 +89,6 @@ def write_rows(path: Path, rows: list[dict]) -> None:
     for r in rows:
         fields += [k for k in r if k not in fields]
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+        w = SafeDictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)

@@ -1,6 +1,6 @@
 """The protocol core: one cell (dataset × arm × generator × seed × model × budget) → one record, for any task.
 
-    seeds, config guards → threads → dataset + verified frozen manifest (pilot seeds refused)
+    seeds, config schema + guards → threads → dataset + verified frozen manifest (pilot seeds refused)
       → per seed group: arm (train + added) → no synthetic file in test → audit (refuses test near-copies)
         → per cell, under its lock: reuse the record or fit (failures captured) → base + task record, atomic
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark.arms import ArmData
 from benchmark.audit.hook import ensure_audited
+from benchmark.config import validate
 from benchmark.protocol.cells import claim, make_cell
 from benchmark.protocol.guards import check_common, frozen_manifest, requested_seeds
 from benchmark.protocol.record import base_record, failure
@@ -38,10 +39,7 @@ def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
     """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, existing ones reused.
     `workers`: the launcher's parallel jobs (`threads=auto` gives each its share of the cores)."""
     t0 = time.perf_counter()
-    task = task_of(cfg)
-    seeds = requested_seeds(cfg)
-    check_common(cfg, task)
-    task.check_config(cfg)
+    task, seeds = checked_config(cfg)
     threads = set_threads(cfg.get("threads", 1), workers)  # every job sets its own (part of the cell)
     dataset = task.load_dataset(cfg["dataset"])
     manifest = frozen_manifest(cfg, dataset, seeds, task.verify_splits)
@@ -54,6 +52,22 @@ def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
         ensure_audited(cfg, dataset, manifest, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
         out.update(_run_group(cfg, task, dataset, manifest, arm, group, threads, t0))
     return [out[s] for s in seeds]
+
+
+def checked_config(cfg: dict):
+    """(task, seeds) of a config that passed every check made before data is read. What these refuse is a
+    config mistake, never a run's failure: the error is marked (`config_error`) so `scarce-run` exits 2 with
+    its one line, whatever its type (KeyError for unknown names, FileNotFoundError for a missing checkpoint)."""
+    try:
+        task = task_of(cfg)
+        seeds = requested_seeds(cfg)
+        validate(cfg)  # types and ranges of every key (benchmark/config): a ConfigError, never a failed record
+        check_common(cfg, task)
+        task.check_config(cfg)
+    except (ValueError, KeyError, OSError) as e:
+        e.config_error = True
+        raise
+    return task, seeds
 
 
 def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,

@@ -54,11 +54,21 @@ def check_common(cfg: dict, task) -> None:
 def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...]) -> dict:
     """The manifest of `dataset` (`split.manifest` or its default), verified on `splits`, with a hardest class,
     and no reported seed among the pilot seeds that chose it."""
+    from benchmark.split.manifest import ManifestError, verify_identity
+    from benchmark.split.seal import check_seal
+    from benchmark.split.validate import check_against_dataset, check_hardest_objects, check_structure
+
     mpath = Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name))
     manifest = load_manifest(mpath)
-    verify(manifest, dataset, splits)
     if manifest["hardest"] is None:
         raise ValueError(f"{mpath}: field 'hardest' is empty; run `scarce split {dataset.name}` to choose it")
+    # the manifest as a whole, before any file is hashed (benchmark/split/validate.py, benchmark/split/seal.py)
+    check_seal(manifest, str(mpath), ManifestError)
+    verify_identity(manifest, dataset)
+    check_structure(manifest, str(mpath))
+    check_against_dataset(manifest, dataset, str(mpath))
+    verify(manifest, dataset, splits)
+    check_hardest_objects(manifest, dataset, str(mpath))
     pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
     if set(seeds) & set(pilots):
         raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "

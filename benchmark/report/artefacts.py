@@ -179,11 +179,11 @@ def write_fewshot(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
     paths = write_table_formats(curves, out_dir, "fewshot_curves", caption="Hardest-class accuracy vs k")
     paths |= write_table_formats(ctx.efficiency, out_dir, "label_efficiency", EFFICIENCY_HEADERS,
                                  caption="Real labels saved by synthetic images")
-    groups = list(curves.groupby(["dataset", "hardest_class", "model"], sort=True))
+    groups = list(curves.groupby(["dataset", "hardest_class", "model", "curve_design"], sort=True, dropna=False))
     fig, axes = _subplots(len(groups), 5.5, 4.2)
-    for ax, ((ds, hc, model), g) in zip(axes, groups):
+    for ax, ((ds, hc, model, cd), g) in zip(axes, groups):
         plot_fewshot(g, ax, published_fewshot(ds, hc))
-        ax.set_title(f"{ds} — {hc} ({model})", fontsize="medium")
+        ax.set_title(f"{ds} — {hc} ({model}" + (f", design {cd}" if len(groups) > 1 else "") + ")", fontsize="medium")
     fig.tight_layout()
     return paths | save_figure(fig, out_dir, "fewshot")
 

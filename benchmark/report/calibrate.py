@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.csvsafe import safe_to_csv
 from benchmark.report.artefacts import CALIBRATION_SIMS, CALIBRATION_SUMMARY, write_aa_histogram
 from benchmark.report.collect import StudyData, load_study
 from benchmark.report.comparisons import iter_arm_groups, ok_runs, per_seed_correct, shared_images
@@ -153,8 +154,8 @@ def run_calibration(study_dir: Path, out_dir: Path | None = None, **kwargs) -> t
         return summary, {}
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"calibration_csv": out_dir / CALIBRATION_SIMS, "calibration_summary_csv": out_dir / CALIBRATION_SUMMARY}
-    sims.to_csv(paths["calibration_csv"], index=False)
-    summary.to_csv(paths["calibration_summary_csv"], index=False)
+    safe_to_csv(sims, paths["calibration_csv"], index=False)
+    safe_to_csv(summary, paths["calibration_summary_csv"], index=False)
     rule = kwargs.get("rule", DecisionRule())
     paths |= write_aa_histogram(None, out_dir, sims, kwargs.get("target_z", DEFAULT_TARGET_Z), rule.alpha)
     return summary, paths

@@ -32,6 +32,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "model": cell["model"]["name"],
             "engine": cell["trainer"].get("engine"),
             "design": design_key(cell),
+            "curve_design": design_key({c: v for c, v in cell.items() if c != "k"}),  # a few-shot curve spans k
             "added_key": counts_key(r.get("added_counts") or cell.get("placebo_counts")),
             "hardest_class": r.get("hardest_class"),
             "hardest_rule": (r.get("hardest_evidence") or {}).get("description") or r.get("hardest_rule"),

@@ -30,7 +30,9 @@ __all__ = ["detection_rows", "curve_table", "parity_table", "paired_table", "pub
 
 DETECTION_RULE = DecisionRule().seed_level()  # the default rule; AP has no per-image decomposition: seed-level, said so
 DEFAULT_MARGIN = 0.01  # mAP points (0..1 scale): "equivalent" means |mean difference| < 0.01 mAP
-GROUP = ["dataset", "model", "hardest_class", "n_real"]
+# the design key (records.design_key: manifest, model, trainer budget, ...) and the engine are part of the group: runs
+# at 5 and 200 steps, or under two split manifests, are separate rows, never averaged or paired (issue 17 item 4)
+GROUP = ["dataset", "model", "hardest_class", "n_real", "engine", "design"]
 METRICS = {"map50_95": "mAP@.5:.95", "map50": "mAP@.5", "hardest_ap50_95": "hardest AP@.5:.95"}
 CURVE_HEADERS = {"n_added": "added images", "ratio": "added / real", "n_seeds": "seeds",
                  **{f"{k}_{s}": f"{v} {s}" for k, v in METRICS.items() for s in ("mean", "lo", "hi")}}

@@ -11,12 +11,14 @@ from benchmark.stats import label_efficiency, mean_ci
 __all__ = ["fewshot_curves", "label_efficiency_table", "is_fewshot", "CURVE_COLUMNS", "EFFICIENCY_COLUMNS",
            "EFFICIENCY_HEADERS"]
 
-CURVE_KEYS = ["dataset", "hardest_class", "model"]
+# curve_design: the design key without k (records_frame): two budgets or manifests are two curves, never one
+CURVE_KEYS = ["dataset", "hardest_class", "model", "curve_design"]
 CURVE_COLUMNS = [*CURVE_KEYS, "arm", "k", "n_seeds", "mean_pct", "ci_low_pct", "ci_high_pct"]
 EFFICIENCY_COLUMNS = [*CURVE_KEYS, "source", "arm", "k_synthetic", "acc_synthetic_pct", "k_real_grid",
                       "fewer_labels_pct_grid", "k_real_interp", "fewer_labels_pct_interp", "status"]
 EFFICIENCY_HEADERS = {
-    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "source": "Source", "arm": "Arm",
+    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "curve_design": "Design",
+    "source": "Source", "arm": "Arm",
     "k_synthetic": "k with synthetic", "acc_synthetic_pct": "Its accuracy (%)",
     "k_real_grid": "Real-only k (measured grid)", "fewer_labels_pct_grid": "Fewer real labels (%, grid)",
     "k_real_interp": "Real-only k (interpolated)", "fewer_labels_pct_interp": "Fewer real labels (%, interp.)",
@@ -44,8 +46,9 @@ def fewshot_curves(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
         for arm, g in arms.items():
             per_seed = list(seed_series(g, f"{key['dataset']}/{arm}/k={key['k']}").values())
             mean, lo, hi = mean_ci(per_seed, confidence)
+            cd = g["curve_design"].iloc[0] if "curve_design" in g else None
             rows.append({"dataset": key["dataset"], "hardest_class": key["hardest_class"], "model": key["model"],
-                         "arm": arm, "k": int(key["k"]), "n_seeds": len(per_seed), "mean_pct": 100 * mean,
+                         "curve_design": cd, "arm": arm, "k": int(key["k"]), "n_seeds": len(per_seed), "mean_pct": 100 * mean,
                          "ci_low_pct": 100 * lo, "ci_high_pct": 100 * hi})
     out = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     return out.sort_values([*CURVE_KEYS, "arm", "k"], kind="stable").reset_index(drop=True)
@@ -64,8 +67,9 @@ def label_efficiency_table(curves: pd.DataFrame, with_published: bool = True) ->
     same way from those points follows ("published (SCARCE)"), side by side with this study's.
     """
     rows = []
-    for (ds, hc, model), g in curves.groupby(CURVE_KEYS, sort=True):
-        key = {"dataset": ds, "hardest_class": hc, "model": model}
+    for values, g in curves.groupby(CURVE_KEYS, sort=True, dropna=False):
+        key = dict(zip(CURVE_KEYS, values))
+        ds, hc = key["dataset"], key["hardest_class"]
         real = g[g["arm"] == "real"]
         for arm in sorted(a for a in g["arm"].unique() if a.startswith("synthetic")):
             rows.append(_efficiency_row(key, "this study", arm, real, g[g["arm"] == arm]))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.csvsafe import escape_frame
+
 __all__ = ["fmt_cell", "markdown_table", "latex_table", "csv_ready", "write_table_formats", "html_table"]
 
 MISSING = "–"
@@ -85,12 +87,13 @@ def html_table(table: pd.DataFrame, headers: dict[str, str] | None = None, digit
 
 
 def csv_ready(table: pd.DataFrame) -> pd.DataFrame:
-    """Lists (dropped seeds) become '3 5' so the CSV stays one scalar per cell."""
+    """Lists (dropped seeds) become '3 5' so the CSV stays one scalar per cell; text a spreadsheet would run as
+    a formula (a vendor's file name ``=2+5+cmd|...``) gets a leading apostrophe (:mod:`benchmark.csvsafe`)."""
     out = table.copy()
     for c in out.columns:
         if out[c].map(lambda v: isinstance(v, (list, tuple))).any():
             out[c] = out[c].map(lambda v: " ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else v)
-    return out
+    return escape_frame(out)
 
 
 def write_table_formats(table: pd.DataFrame, out_dir: Path, stem: str, headers: dict[str, str] | None = None,

@@ -6,8 +6,6 @@ changed file makes the run refuse, naming the file.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -19,6 +17,7 @@ from benchmark.generators.base import sha256_file
 from benchmark.io import read_json, write_json_atomic
 from benchmark.split.groups import DEFAULT_MAX_BITS, cross_split_near_duplicates, group_split, image_hashes, \
     near_duplicate_groups
+from benchmark.split.seal import canonical_sha256, seal, unsealed
 
 SPLITS = ("train", "selection", "test")
 MANIFEST_VERSION = 1
@@ -144,13 +143,14 @@ def _counts(entries: list[dict], classes: list[str]) -> dict[str, int]:
 
 
 def manifest_sha256(manifest: dict) -> str:
-    """Hash of the canonical JSON: the identity of the frozen split (goes into every run ID)."""
-    blob = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    """Hash of the canonical JSON without the seal: the identity of the frozen split (goes into every run ID;
+    sealing a manifest leaves it unchanged, and equals the seal's own `sha256`)."""
+    return canonical_sha256(unsealed(manifest))
 
 
 def write_manifest(manifest: dict, path: str | Path) -> Path:
-    return write_json_atomic(path, manifest)
+    """Write `manifest` sealed (benchmark/split/seal.py): a later hand edit is refused, naming the field."""
+    return write_json_atomic(path, seal(manifest))
 
 
 def load_manifest(path: str | Path) -> dict:
@@ -204,10 +204,7 @@ def split_items(manifest: dict, split: str) -> list[Item]:
 
 def verify(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> int:
     """Re-hash every file of `splits` under dataset.root; refuse on the first missing or changed file."""
-    if manifest["dataset"] != dataset.name or manifest["classes"] != dataset.classes:
-        raise ManifestError(f"manifest is for {manifest['dataset']} {manifest['classes']}; "
-                            f"dataset is {dataset.name} {dataset.classes}")
-    _refuse_paths_outside(manifest, splits)
+    verify_identity(manifest, dataset, splits)
     entries = [(s, rel, h) for s in splits for rel, h in file_hashes(manifest, s).items()]
     for split, rel, expected in tqdm(entries, desc="verify split", leave=False, disable=len(entries) < 2000):
         p = dataset.abspath(rel)
@@ -217,6 +214,14 @@ def verify(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -
             raise ManifestError(f"{p}: {split} file changed since the split was frozen "
                                 f"(sha256 differs from the manifest); refusing to run")
     return len(entries)
+
+
+def verify_identity(manifest: dict, dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> None:
+    """The manifest is for this dataset (name, taxonomy) and its paths of `splits` stay inside it."""
+    if manifest["dataset"] != dataset.name or manifest["classes"] != dataset.classes:
+        raise ManifestError(f"manifest is for {manifest['dataset']} {manifest['classes']}; "
+                            f"dataset is {dataset.name} {dataset.classes}")
+    _refuse_paths_outside(manifest, splits)
 
 
 def _refuse_paths_outside(manifest: dict, splits: tuple[str, ...]) -> None:

@@ -38,12 +38,17 @@ class BalancedSampler:
 
 
 def total_steps(cfg: dict, n_train: int) -> int:
-    if cfg.get("max_steps"):
-        if cfg.get("epochs"):
-            raise ValueError("trainer: set either max_steps (a step budget) or epochs, not both")
-        return int(cfg["max_steps"])
-    if cfg.get("epochs"):
-        return int(cfg["epochs"]) * math.ceil(n_train / cfg["batch_size"])
+    """The optimizer-step budget: `max_steps`, or `epochs` x batches per epoch (never both, never < 1)."""
+    steps, epochs = cfg.get("max_steps"), cfg.get("epochs")
+    if steps is not None and epochs is not None:
+        raise ValueError("trainer: set either max_steps (a step budget) or epochs, not both")
+    for key, v in (("max_steps", steps), ("epochs", epochs), ("batch_size", cfg.get("batch_size", 1))):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"trainer.{key}={v!r}: expected an integer >= 1")
+    if steps is not None:
+        return steps
+    if epochs is not None:
+        return epochs * math.ceil(n_train / cfg["batch_size"])
     raise ValueError("trainer: expected max_steps (> 0) or epochs (> 0)")
 
 

@@ -65,7 +65,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
-        self.wfile.write(body[start:])
+        cut = self.server.cut.pop(self.path, None)  # send only this many bytes, then drop the connection
+        self.wfile.write(body[start:] if cut is None else body[start:start + cut])
 
     def log_message(self, *args):
         pass
@@ -74,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.files, srv.requests, srv.ranges = {}, [], True
+    srv.files, srv.requests, srv.ranges, srv.cut = {}, [], True, {}
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -299,3 +300,107 @@ def test_fetch_script_runs():
     proc = subprocess.run([sys.executable, "scripts/fetch_dataset.py", "--help"], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--sha256" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------ issue 17 item 6
+def _flip_zip_bytes(data: bytes, member: str, how: str) -> bytes:
+    """A zip with `member`'s stored data corrupted (`crc`) or its encryption flag set (`encrypt`)."""
+    b = bytearray(data)
+    name = member.encode()
+    local = b.find(b"PK\x03\x04" + bytes(0), 0)
+    while local >= 0:
+        n, extra = int.from_bytes(b[local + 26:local + 28], "little"), int.from_bytes(b[local + 28:local + 30], "little")
+        if b[local + 30:local + 30 + n] == name:
+            if how == "crc":
+                b[local + 30 + n + extra] ^= 0xFF
+            else:
+                b[local + 6] |= 1
+            break
+        local = b.find(b"PK\x03\x04", local + 4)
+    if how == "encrypt":
+        cen = b.find(b"PK\x01\x02")
+        while cen >= 0:
+            n = int.from_bytes(b[cen + 28:cen + 30], "little")
+            if b[cen + 46:cen + 46 + n] == name:
+                b[cen + 8] |= 1
+            cen = b.find(b"PK\x01\x02", cen + 4)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("name, archive, expected", [
+    ("file-then-folder.tar.gz", lambda: tar_bytes({"ok/a.txt": b"a", "ok/x": b"file", "ok/x/y.txt": b"y"}),
+     "member 'ok/x' is a file and also the folder of 'ok/x/y.txt'"),
+    ("bad-crc.zip", lambda: _flip_zip_bytes(zip_bytes({"ok/a.txt": b"a" * 100, "ok/b.txt": b"b" * 100}), "ok/b.txt",
+                                            "crc"), "member 'ok/b.txt' could not be read back .*CRC"),
+    ("encrypted.zip", lambda: _flip_zip_bytes(zip_bytes({"ok/a.txt": b"a", "ok/b.txt": b"b"}), "ok/b.txt", "encrypt"),
+     "member 'ok/b.txt' is encrypted"),
+    ("twice.zip", lambda: zip_bytes({"ok/a.txt": b"a", "ok/a.txt ": b"b"}).replace(b"ok/a.txt ", b"ok/a.txt/"),
+     "member 'ok/a.txt/' is listed twice"),
+])
+def test_broken_archives_leave_nothing_behind(tmp_path, name, archive, expected):
+    import warnings
+
+    path = tmp_path / name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        path.write_bytes(archive())
+    dest = tmp_path / "dest"
+    with pytest.raises(FetchError, match=expected) as e:
+        safe_unpack(path, dest)
+    assert str(path) in str(e.value)
+    assert list(dest.iterdir()) == [], f"{dest}: partial files left after a refusal: {list(dest.rglob('*'))}"
+
+
+def test_decompression_bomb_is_refused_before_writing(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ok/zeros.bin", bytes(80 << 20))
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(buf.getvalue())
+    dest = tmp_path / "dest"
+    with pytest.raises(FetchError, match=r"bomb.zip: members unpack to 83886080 bytes from \d+ \(\d+:1\), over the "
+                                         r"ratio cap of 100:1"):
+        safe_unpack(path, dest)
+    assert list(dest.iterdir()) == []
+    with pytest.raises(FetchError, match="unpack to 83886080 bytes, over the cap of 1000"):
+        safe_unpack(path, dest, max_bytes=1000, max_ratio=10 ** 9)
+    assert list(dest.iterdir()) == []
+
+
+def test_archive_over_existing_data_is_refused_unless_force(tmp_path):
+    data = zip_bytes(ksdd_members())
+    table = source(None, sha(data))
+    (tmp_path / "ksdd.zip").write_bytes(data)
+    to = tmp_path / "to"
+    mine = to / "KolektorSDD" / "kos01" / "Part0.jpg"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's own file")
+    with pytest.raises(FetchError, match=re.escape(f"{to}: already holds KolektorSDD, which unpacking ksdd.zip "
+                                                   "would overwrite; refusing (nothing written)") + ".*--force"):
+        fetch("kolektorsdd", to, archive=tmp_path / "ksdd.zip", sources=table, out=io.StringIO())
+    assert mine.read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in to.iterdir()) == ["KolektorSDD"]  # no temporary folder left either
+    assert fetch("kolektorsdd", to, archive=tmp_path / "ksdd.zip", sources=table, out=io.StringIO(), force=True) == 0
+    assert mine.read_bytes() == ksdd_members()["KolektorSDD/kos01/Part0.jpg"]
+    assert sorted(p.name for p in to.iterdir()) == ["KolektorSDD"]
+
+
+def test_fetch_parser_has_force():
+    import argparse
+
+    from benchmark.data.fetch import add_arguments
+
+    args = add_arguments(argparse.ArgumentParser()).parse_args(["kolektorsdd", "--to", "x", "--force"])
+    assert args.force is True
+
+
+def test_truncated_download_is_kept_for_resume(server, tmp_path):
+    data = zip_bytes(ksdd_members())
+    server.files["/ksdd.zip"], server.cut["/ksdd.zip"] = data, 100
+    table = source(f"{server.url}/ksdd.zip", sha(data))
+    with pytest.raises(FetchError, match=r"ksdd.zip: download cut short after 100 bytes .*kept .*ksdd.zip.part "
+                                         r"\(100 bytes\): rerun to resume"):
+        fetch("kolektorsdd", tmp_path, sources=table, out=io.StringIO())
+    assert (tmp_path / "ksdd.zip.part").read_bytes() == data[:100] and not (tmp_path / "ksdd.zip").exists()
+    assert fetch("kolektorsdd", tmp_path, sources=table, out=io.StringIO()) == 0
+    assert server.requests[-1] == ("/ksdd.zip", "bytes=100-")

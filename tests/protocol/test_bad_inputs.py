@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from benchmark.cli import compose_config
+from benchmark.config import ConfigError
 from benchmark.data import DatasetError, create_dataset, load_rgb
 from benchmark.data.base import load_mask
 from benchmark.records import load_records, read_record, record_path, records_dir, stale_temp_files
@@ -316,6 +317,36 @@ CONFIG_ERRORS = {
     "max_steps and epochs": (["trainer.epochs=2"], ValueError,
                              r"trainer: set either max_steps \(a step budget\) or epochs, not both"),
     "no step budget": (["trainer.max_steps=null"], ValueError, r"trainer: expected max_steps \(> 0\) or epochs"),
+    # issue 17 item 3: each of these used to be recorded as a failed run (skipped by later sweeps), to write
+    # outside results_root, to start writing 10^13 images, or to end in a raw traceback
+    "max_steps negative (finetune)": (["trainer.max_steps=-5"], ConfigError,
+                                      r"^trainer.max_steps=-5: expected an integer >= 1, or null with trainer.epochs"),
+    "max_steps negative (featurebank)": (["trainer=featurebank", "trainer.views=1", "trainer.max_steps=-5"],
+                                         ConfigError, r"^trainer.max_steps=-5: expected an integer >= 1"),
+    "epochs negative": (["trainer.max_steps=null", "trainer.epochs=-1"], ConfigError,
+                        r"^trainer.epochs=-1: expected an integer >= 1, or null with trainer.max_steps set"),
+    "lr negative": (["trainer.lr=-1"], ConfigError, r"^trainer.lr=-1: expected a finite number > 0"),
+    "batch_size zero": (["trainer.batch_size=0"], ConfigError, r"^trainer.batch_size=0: expected an integer >= 1"),
+    "image_size zero": (["model.image_size=0"], ConfigError, r"^model.image_size=0: expected an integer in \[8, 4096\]"),
+    "seed 2**64": ([f"seed={2 ** 64}"], ConfigError, rf"^seed={2 ** 64}: expected an integer in \[0, {2 ** 63 - 1}\]"),
+    "volume 1e12 (a fraction)": (["arm=synthetic", "synthetic.volume=1e12"], ConfigError,
+                                 r"^synthetic.volume=1000000000000.0: expected a fraction of the class's real train "
+                                 r"count <= 100 \(a float; limits.max_volume_fraction\), or an image count"),
+    "volume count over the cap": (["arm=synthetic", "synthetic.volume=100001"], ConfigError,
+                                  r"^synthetic.volume=100001: expected an image count per target class <= 100000"),
+    "volume nan": (["arm=synthetic", "synthetic.volume=nan"], ConfigError,
+                   r"^synthetic.volume=nan: expected an image count per target class \(int\) or a fraction"),
+    "volume inf": (["arm=placebo", "synthetic.volume=inf"], ConfigError, r"^synthetic.volume=inf: expected"),
+    "study escapes results_root": (["study=../../../escape"], ConfigError,
+                                   r"^study='../../../escape': expected a plain relative name under results_root"),
+    "study absolute": (["study=/tmp/scarce-escape"], ConfigError,
+                       r"^study='/tmp/scarce-escape': expected a plain relative name .*not absolute"),
+    "max_steps not a number": (["trainer.max_steps=abc"], ConfigError,
+                               r"^trainer.max_steps='abc': expected an integer >= 1"),
+    "threads negative": (["threads=-1"], ConfigError, r"^threads=-1: expected an integer >= 1, or \"auto\""),
+    "synthetic.classes a string": (["arm=synthetic", "synthetic.classes=scratch"], ConfigError,
+                                   r"^synthetic.classes='scratch': expected null \(the hardest class\), all, or a "
+                                   r"list of class names such as \[scratch\]"),
 }
 
 
@@ -325,6 +356,8 @@ def test_config_error_refused_before_any_record(over, tmp_path, case):
     with pytest.raises(exc, match=message):
         run_with(over, "arm=real", "seed=1", *extra)
     assert no_records(tmp_path)  # config mistakes are refused, never recorded as failed runs
+    assert not (tmp_path / "results" / "t" / "records" / ".expected").exists()  # not even declared
+    assert not (tmp_path / "cache" / "synthetic").exists()  # nothing generated
 
 
 # ---- results directory and records -----------------------------------------------------------------------
@@ -425,6 +458,39 @@ def test_cli_bad_inputs_exit_nonzero_with_message(over, tmp_path):
     assert no_records(tmp_path)
     assert not records_dir(tmp_path / "results" / "t").exists() or not list(
         records_dir(tmp_path / "results" / "t").glob("*.json"))
+
+
+CLI_CONFIG_ERRORS = {  # issue 17 item 3: exit 2, one line naming key, value and what is allowed, nothing written
+    # (every probe is also in CONFIG_ERRORS above, in-process; here those that ended in a traceback or wrote)
+    "max_steps": (["trainer.max_steps=-5"], "trainer.max_steps=-5: expected an integer >= 1"),
+    "seed": ([f"seed={2 ** 64}"], f"seed={2 ** 64}: expected an integer in [0, {2 ** 63 - 1}]"),
+    "volume": (["arm=synthetic", "synthetic.volume=1e12"], "synthetic.volume=1000000000000.0: expected a fraction"),
+    "volume nan": (["arm=synthetic", "synthetic.volume=nan"], "synthetic.volume=nan: expected an image count"),
+    "study ..": (["study=../../../escape"], "study='../../../escape': expected a plain relative name"),
+    "study absolute": (["study=/tmp/scarce-escape-abs"], "study='/tmp/scarce-escape-abs': expected a plain relative"),
+    "max_steps abc": (["trainer.max_steps=abc"], "trainer.max_steps='abc': expected an integer >= 1"),
+    "threads": (["threads=-1"], 'threads=-1: expected an integer >= 1, or "auto"'),
+    "classes": (["arm=synthetic", "synthetic.classes=scratch"], "synthetic.classes='scratch': expected null"),
+}
+
+
+def test_cli_config_errors_exit_2_with_one_line_and_write_nothing(over, tmp_path):
+    work = tmp_path / "cwd"
+    work.mkdir()
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    names = list(CLI_CONFIG_ERRORS)
+    for batch in (names[i:i + 3] for i in range(0, len(names), 3)):  # three at a time: 2 shared cores
+        procs = {name: subprocess.Popen([str(BIN / "scarce-run"), *over, "arm=real", *CLI_CONFIG_ERRORS[name][0]],
+                                        cwd=work, env=env, text=True, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT) for name in batch}
+        for name, p in procs.items():
+            out = p.communicate(timeout=300)[0]
+            assert p.returncode == 2, (name, out[-2000:])
+            assert len(out.strip().splitlines()) == 1, (name, out[-2000:])  # one line, no traceback
+            assert out.startswith("scarce-run: config error: ") and CLI_CONFIG_ERRORS[name][1] in out, (name, out)
+    assert not (tmp_path / "results").exists()  # not even Hydra's .hydra run folder
+    assert not list(work.iterdir()) and not (tmp_path / "cache" / "synthetic").exists()
+    assert not Path("/tmp/scarce-escape-abs").exists()
 
 
 def test_records_and_manifests_honour_the_umask(over, tmp_path):

@@ -31,13 +31,14 @@ TINY = ["model=timm", "model.name=resnet10t", "model.pretrained=false", "model.i
         "trainer.max_steps=3", "trainer.batch_size=8", "trainer.warmup_steps=0", "synthetic.volume=4", "threads=1"]
 
 
-def make_study(tmp_path: Path, counts: dict[str, int] | None = None) -> tuple[list[str], Path]:
+def make_study(tmp_path: Path, counts: dict[str, int] | None = None,
+               tiny: list[str] = TINY) -> tuple[list[str], Path]:
     """A tiny imagefolder dataset, its frozen split (hardest class fixed: no pilot runs) and the overrides
-    that point a run at them. Returns (overrides, study dir)."""
+    that point a run at them (`tiny`: the model / budget overrides). Returns (overrides, study dir)."""
     ds = write_tiny_dataset(tmp_path / "data", counts)
     over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
-            f"cache_root={tmp_path / 'cache'}", *TINY]
+            f"cache_root={tmp_path / 'cache'}", *tiny]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
     make_split(cfg, seed=0, pilot_seeds=[1000], hardest="scratch", reason="test", out=tmp_path / "split.json")
     return over, tmp_path / "results" / "t"

@@ -14,9 +14,8 @@ from benchmark.records import load_records, run_id
 from benchmark.protocol.cells import make_cell
 from benchmark.run import run
 from benchmark.tasks import create_task
-from benchmark.split.pilot import make_split
 from benchmark.train import resolve_threads
-from tests.conftest import write_tiny_dataset
+from tests.protocol.test_resume import make_study
 
 TINY = ["model=timm", "model.name=resnet10t", "model.pretrained=false", "model.image_size=32",
         "trainer.max_steps=3", "trainer.batch_size=8", "trainer.warmup_steps=0", "synthetic.volume=4"]
@@ -25,13 +24,7 @@ BAD = ["threads=null", "threads=0", "threads=-1", "threads=1.5", "threads='2'", 
 
 @pytest.fixture
 def study(tmp_path):
-    ds = write_tiny_dataset(tmp_path / "data")
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
-            f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
-            f"cache_root={tmp_path / 'cache'}", *TINY]
-    cfg = OmegaConf.to_container(compose_config(over), resolve=True)
-    make_split(cfg, seed=0, pilot_seeds=[1000], hardest="scratch", reason="test", out=tmp_path / "split.json")
-    return over, tmp_path / "results" / "t"
+    return make_study(tmp_path, tiny=TINY)  # no threads= in the base overrides: each test sets its own
 
 
 def test_default_is_one_thread_on_every_launcher():
