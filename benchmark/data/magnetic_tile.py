@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from benchmark import PROJECT_ROOT
@@ -17,6 +18,32 @@ NOMINAL = "free"
 MASK_EXT = ".png"
 # Upstream images are .jpg; the .png files in Imgs/ are masks, so pngs can't double as images here.
 IMAGE_EXTS = tuple(e for e in IMAGE_EXTENSIONS if e != MASK_EXT)
+
+
+# A tile is photographed under several exposures, saved as `exp<k>_num_<n>.jpg` with k rising (1..6) and n a
+# frame counter that rises by 10-1257 between exposures of one tile. A new tile starts where k stops rising.
+SHOT = re.compile(r"exp(\d+)_num_(\d+)$")
+MAX_SHOT_GAP = 2000  # frame counter gap beyond which two shots are not one tile even if k rises
+
+
+def tile_parts(items: list[Item]) -> dict[str, str]:
+    """{image path: tile id} from the file names: the runs of rising exposure index along the frame counter,
+    per class folder. Hashes alone miss many of these pairs (exposures differ by up to 40 bits), so the split
+    groups by them too (benchmark/split/groups.py). A name outside the pattern is its own tile."""
+    out, by_folder = {}, {}
+    for it in items:
+        m = SHOT.search(Path(it.path).stem)
+        if m is None:
+            out[it.path] = it.path
+        else:
+            by_folder.setdefault(Path(it.path).parts[0], []).append((int(m[2]), int(m[1]), it.path))
+    for folder, shots in by_folder.items():
+        tile, prev = 0, None
+        for num, k, path in sorted(shots):
+            if prev is not None and (k <= prev[1] or num - prev[0] > MAX_SHOT_GAP):
+                tile += 1
+            out[path], prev = f"{folder}/tile{tile:03d}", (num, k)
+    return out
 
 
 def default_root() -> Path:
@@ -73,4 +100,5 @@ def magnetic_tile(root: str | Path | None = None, **_) -> Dataset:
     classes = [class_name(f) for f in folders]
     if NOMINAL not in classes:
         raise DatasetError(f"{root}: no MT_Free folder; expected the defect-free class MT_Free/Imgs/")
-    return Dataset(name="magnetic_tile", root=root, classes=classes, nominal=NOMINAL, items=items)
+    return Dataset(name="magnetic_tile", root=root, classes=classes, nominal=NOMINAL, items=items,
+                   meta={"parts": tile_parts(items), "parts_rule": "exposure runs of one tile (exp<k>_num_<n>)"})

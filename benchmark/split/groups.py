@@ -37,10 +37,21 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.rint(d, out=d).astype(np.int32)
 
 
-def near_duplicate_groups(bits: np.ndarray, max_bits: int = DEFAULT_MAX_BITS) -> np.ndarray:
-    """(N,) group id per image: connected components of the graph 'Hamming distance <= max_bits'."""
-    _, comp = connected_components(hamming(bits, bits) <= max_bits, directed=False)
+def near_duplicate_groups(bits: np.ndarray, max_bits: int = DEFAULT_MAX_BITS, parts: list | None = None) -> np.ndarray:
+    """(N,) group id per image: connected components of the graph 'Hamming distance <= max_bits, or the same
+    physical part' (`parts[i]`: the dataset's own part id of image i, e.g. a Magnetic Tile tile; None: none)."""
+    linked = hamming(bits, bits) <= max_bits
+    if parts is not None:
+        ids = np.unique(np.asarray(parts, dtype=object).astype(str), return_inverse=True)[1]
+        linked |= ids[:, None] == ids[None, :]
+    _, comp = connected_components(linked, directed=False)
     return comp
+
+
+def same_part_across(parts: list, split_of: list[str]) -> dict[str, int]:
+    """How many selection / test images share a physical part with a train image."""
+    train = {p for p, s in zip(parts, split_of) if s == "train"}
+    return {s: sum(p in train for p, t in zip(parts, split_of) if t == s) for s in ("selection", "test")}
 
 
 def group_split(labels: list[str], groups: np.ndarray, fractions: dict[str, float], seed: int) -> dict[str, list[int]]:
@@ -52,6 +63,9 @@ def group_split(labels: list[str], groups: np.ndarray, fractions: dict[str, floa
         raise ValueError(f"split.group: fractions {fractions}; grouped splits need selection == test "
                          f"(both are one fold of StratifiedGroupKFold)")
     k = round(1 / fractions["test"])
+    if len(np.unique(groups)) < k:
+        raise ValueError(f"split.group: {len(np.unique(groups))} groups (parts) in the whole dataset; a grouped split "
+                         f"with test fraction {fractions['test']} needs at least {k}, and every class in every split")
     folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     parts = [test for _, test in folds.split(np.zeros(len(labels)), labels, groups)]
     out = {"test": sorted(parts[0].tolist()), "selection": sorted(parts[1].tolist()),

@@ -16,7 +16,7 @@ from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
 from benchmark.io import read_json, write_json_atomic
 from benchmark.split.groups import DEFAULT_MAX_BITS, cross_split_near_duplicates, group_split, image_hashes, \
-    near_duplicate_groups
+    near_duplicate_groups, same_part_across
 from benchmark.split.seal import canonical_sha256, seal, unsealed
 
 SPLITS = ("train", "selection", "test")
@@ -25,6 +25,12 @@ MANIFEST_VERSION = 1
 
 class ManifestError(RuntimeError):
     """The data on disk does not match the frozen manifest (names the file and the field)."""
+
+
+def _parts(dataset: Dataset, order: list) -> list[str] | None:
+    """The dataset's own physical-part id of each image in `order` (e.g. Magnetic Tile's tiles), or None."""
+    parts = dataset.meta.get("parts")
+    return [parts.get(it.path, it.path) for it in order] if parts else None
 
 
 def default_manifest_path(dataset_name: str) -> Path:
@@ -50,13 +56,15 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
     fractions = fractions or {"train": 0.6, "selection": 0.2, "test": 0.2}
     order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
     bits = image_hashes([str(dataset.abspath(it.path)) for it in order])  # (N, 128)
+    parts = _parts(dataset, order)
     max_bits = int((group or {}).get("max_bits", DEFAULT_MAX_BITS))
     if group and group.get("method") not in (None, "none"):
         if group["method"] != "near_duplicate":
             raise ValueError(f"split.group={group['method']!r}; expected null or 'near_duplicate'")
-        groups = near_duplicate_groups(bits, max_bits)
+        groups = near_duplicate_groups(bits, max_bits, parts)
         idx = group_split([it.label for it in order], groups, fractions, seed)
-        group_info = {"method": "near_duplicate", "max_bits": max_bits, "n_groups": int(groups.max()) + 1}
+        group_info = {"method": "near_duplicate", "max_bits": max_bits, "n_groups": int(groups.max()) + 1,
+                      **({"parts": dataset.meta["parts_rule"]} if parts else {})}
     else:
         idx, group_info = _per_image_split(order, dataset.classes, fractions, seed), None
     files = {s: [_entry(dataset, order[i]) for i in idx[s]] for s in SPLITS}
@@ -71,6 +79,8 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
             split_of[i] = s
     leak = {"max_bits": max_bits, **{f"{s}_with_train_near_duplicate": n for s, n in
                                      cross_split_near_duplicates(bits, split_of, max_bits).items()}}
+    if parts:  # the dataset knows which images show one part: count those too
+        leak |= {f"{s}_sharing_a_part_with_train": n for s, n in same_part_across(parts, split_of).items()}
     return {
         "manifest_version": MANIFEST_VERSION,
         "dataset": dataset.name,
@@ -184,7 +194,8 @@ def record_groups(manifest: dict, dataset: Dataset) -> dict:
     if not info:
         raise ManifestError("record_groups: the manifest's config.group is empty; a per-image split has no groups")
     order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
-    groups = near_duplicate_groups(image_hashes([str(dataset.abspath(it.path)) for it in order]), int(info["max_bits"]))
+    groups = near_duplicate_groups(image_hashes([str(dataset.abspath(it.path)) for it in order]), int(info["max_bits"]),
+                                   _parts(dataset, order) if info.get("parts") else None)
     gid = {it.path: int(g) for it, g in zip(order, groups)}
     where: dict[int, set] = {}
     for s in SPLITS:

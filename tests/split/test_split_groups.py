@@ -93,3 +93,47 @@ def test_grouped_manifest_records_each_files_unit(tmp_path):
     moved["files"]["train"].append(moved["files"]["test"].pop())     # a part now straddles train and test
     with pytest.raises(ManifestError, match="straddle"):
         record_groups(moved, ds)
+
+
+def test_parts_the_hash_cannot_see_are_kept_together(tmp_path):
+    # issue 17: Magnetic Tile exposures of one tile can differ by 40 hash bits; the dataset's own part ids
+    # (its file names) link them. Here every shot is a different random texture, so hashes link nothing.
+    rng = np.random.default_rng(1)
+    for c in ("crack", "good"):
+        (tmp_path / "d" / c).mkdir(parents=True)
+        for p in range(10):
+            for k in range(3):
+                Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)).save(tmp_path / "d" / c / f"p{p:02d}_exp{k}.png")
+    ds = create_dataset("imagefolder", root=str(tmp_path / "d"), nominal="good")
+    blind = build_split(ds, seed=0, group={"method": "near_duplicate", "max_bits": 8})
+    assert blind["config"]["group"]["n_groups"] == 60  # hashes alone: every shot its own group
+    ds.meta["parts"], ds.meta["parts_rule"] = {it.path: part_of(it.path) for it in ds.items}, "p<id>_exp<k>"
+    grouped = build_split(ds, seed=0, group={"method": "near_duplicate", "max_bits": 8})
+    assert grouped["config"]["group"] == {"method": "near_duplicate", "max_bits": 8, "n_groups": 20, "parts": "p<id>_exp<k>"}
+    where = {}
+    for s, entries in grouped["files"].items():
+        for e in entries:
+            where.setdefault(part_of(e["path"]), set()).add(s)
+    assert all(len(v) == 1 for v in where.values())
+    assert grouped["leak_check"]["test_sharing_a_part_with_train"] == 0
+    ds.meta["parts"] = {it.path: it.path.split("/")[0] for it in ds.items}  # a blunt rule: one part per class
+    with pytest.raises(ValueError, match="2 groups .parts. in the whole dataset; .* needs at least 5"):
+        build_split(ds, seed=0, group={"method": "near_duplicate", "max_bits": 8})
+
+
+def test_magnetic_tile_tiles_are_the_exposure_runs_of_its_file_names():
+    from benchmark.data.base import Item
+    from benchmark.data.magnetic_tile import tile_parts
+
+    names = ["exp0_num_797", "exp6_num_972", "exp1_num_20362", "exp2_num_20390", "exp6_num_20496",  # 2 tiles
+             "exp1_num_77531", "exp4_num_85602", "exp5_num_88642", "exp2_num_999", "odd_name"]
+    items = [Item(f"MT_Fray/Imgs/{n}.jpg", "fray") for n in names] + [Item("MT_Free/Imgs/exp2_num_20391.jpg", "free")]
+    t = tile_parts(items)
+    tile = [t[it.path] for it in items]
+    assert tile[0] == tile[1] and len({tile[0], tile[2]}) == 2  # exp0 -> exp6 rising: one tile; exp1 restarts
+    assert tile[2] == tile[3] == tile[4] and tile[5] != tile[4]
+    assert tile[6] != tile[5]  # exp4 after exp1 rises, but the frame counter jumped 8071 (> MAX_SHOT_GAP)
+    assert tile[7] != tile[6]  # 3040 apart: a new tile although k rises
+    assert len({tile[0], tile[8], tile[2]}) == 3  # 999 after 972: k falls 6 -> 2, a new tile; 20362 another
+    assert tile[9] == "MT_Fray/Imgs/odd_name.jpg"  # outside the pattern: its own tile
+    assert tile[10] != tile[3]  # another class folder is another tile, whatever its number
