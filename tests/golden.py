@@ -3,7 +3,7 @@
 Each cell is a list of Hydra overrides run through :func:`benchmark.run.run_seeds` into a throw-away
 study; what is pinned is the run ID (the cell's identity), the headline metrics and every stored
 prediction (classification: per-image probabilities; detection: boxes, scores and classes).
-``python -m tests.golden --write`` records them into ``tests/golden/cells.json``;
+``python -m tests.golden --write [--only CELL ...]`` records them (or only those) into ``tests/golden/cells.json``;
 ``tests/test_golden.py`` reruns the cells and compares (probabilities to 2e-6: records store 6
 decimals, so a last-digit rounding flip is the only difference allowed).
 
@@ -82,15 +82,23 @@ def detection_cell(tmp: Path) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"record the golden cells into {GOLDEN}")
+    ap.add_argument("--only", action="append", default=None, metavar="CELL",
+                    help="record only this cell (repeatable); the others keep their pinned records")
     args = ap.parse_args(argv)
-    cells = record_cells()
-    with tempfile.TemporaryDirectory(prefix="golden-det-") as tmp:
-        cells["demo_det/yolo/synthetic"] = [summary(r) for r in detection_cell(Path(tmp))]
+    only = args.only or [*CELLS, "demo_det/yolo/synthetic"]
+    unknown = sorted(set(only) - set(CELLS) - {"demo_det/yolo/synthetic"})
+    if unknown:
+        ap.error(f"--only {unknown}: unknown cells; expected some of {sorted(CELLS)} or demo_det/yolo/synthetic")
+    cells = record_cells([n for n in only if n in CELLS])
+    if "demo_det/yolo/synthetic" in only:
+        with tempfile.TemporaryDirectory(prefix="golden-det-") as tmp:
+            cells["demo_det/yolo/synthetic"] = [summary(r) for r in detection_cell(Path(tmp))]
     for name, recs in cells.items():
         print(name, [(r["run_id"], r["status"], r["metrics"]) for r in recs])
     if args.write:
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(json.dumps(cells, indent=1, sort_keys=True) + "\n")
+        pinned = json.loads(GOLDEN.read_text()) if args.only and GOLDEN.exists() else {}
+        GOLDEN.write_text(json.dumps(pinned | cells, indent=1, sort_keys=True) + "\n")
         print(f"wrote {GOLDEN}")
     return 0
 
