@@ -128,7 +128,7 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
     if audit_cfg.get("keypoints", True) and any(
             thresholds.get(k) is not None for k in ("keypoint_inliers", "patch_inliers", "transplant_ncc")):
         kp_test = keypoint_matches(syn, test, [dataset.abspath(it.mask) if it.mask else None for it in test_items],
-                                   [e.get("group", e["path"]) for e in manifest["files"]["test"]])
+                                   [e.get("group", e["path"]) for e in manifest["files"]["test"]], cache_root)
     rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin, kp_test)
     fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
                            [it.label for it in train_items], rf_train, _meta(train))
@@ -146,20 +146,24 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
     return out
 
 
-def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_groups: list | None = None) -> dict[str, np.ndarray]:
-    """Best RANSAC-verified test match of every synthetic image (see :mod:`.keypoints`)."""
+def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_groups: list | None = None,
+                     cache_root: str | Path | None = None) -> dict[str, np.ndarray]:
+    """Best RANSAC-verified test match (:mod:`.keypoints`) and best defect-patch NCC (:mod:`.patches`) of every
+    synthetic image. Keypoints are cached per file (sha256) under `cache_root`: reruns and later sets reuse
+    the test split's."""
     from tqdm import tqdm
 
-    from benchmark.audit.keypoints import DefectPatches, ReferenceIndex, match_all, query_keypoints
+    from benchmark.audit.keypoints import ReferenceIndex, cached_keypoints, match_all
+    from benchmark.audit.patches import DefectPatches
     from benchmark.data.base import load_mask, load_rgb
 
-    images, masks = [load_rgb(p) for p in test], [load_mask(m) if m else None for m in test_masks]
-    index, patches = ReferenceIndex(images, masks, test_groups), DefectPatches(images, masks)
+    masks = [load_mask(m) if m else None for m in test_masks]
+    index = ReferenceIndex([cached_keypoints(p, cache_root) for p in test], masks, test_groups)
+    patches = DefectPatches([load_rgb(p) for p in test], masks)
     queries, ncc = [], []
-    for p in tqdm(syn, desc="audit keypoints", leave=False, disable=len(syn) < 500):
-        img = load_rgb(p)
-        queries.append(query_keypoints(img))
-        ncc.append(patches.match(img))
+    for p in tqdm(syn, desc="audit keypoints", leave=False, disable=len(syn) < 50, mininterval=2):
+        queries.append(cached_keypoints(p, cache_root)["views"])
+        ncc.append(patches.match(load_rgb(p)))
     out = match_all(index, queries)
     out["ncc"] = np.array([v for v, _ in ncc], np.float64).reshape(-1)
     out["ncc_idx"] = np.array([i for _, i in ncc], np.int64).reshape(-1)

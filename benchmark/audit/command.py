@@ -66,12 +66,13 @@ def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: 
     from benchmark.audit import audit_set
     from benchmark.audit.contamination import calibrate as calibrate_thresholds
     from benchmark.tasks import create_task
-    from benchmark.split.manifest import default_manifest_path, load_manifest, split_items, verify
+    from benchmark.protocol.guards import frozen_manifest
+    from benchmark.split.manifest import split_items
 
     cfg = _config(dataset_name, overrides)
     dataset = create_task(cfg["dataset"].get("task") or "classification").load_dataset(cfg["dataset"])
-    manifest = load_manifest(Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name)))
-    verify(manifest, dataset, ("train", "test"))
+    # the checks a run makes: seal, structure, labels against the dataset, file hashes (issue 17 item 2)
+    manifest = frozen_manifest(cfg, dataset, [], ("train", "test"))
     if calibrate:
         items = split_items(manifest, "train")
         train = [str(dataset.abspath(it.path)) for it in items]

@@ -149,9 +149,9 @@ def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copie
         from benchmark.data.base import load_mask
 
         near = dist <= t_hash  # the hash's own near-copies of a query are not distinct images
-        kp = calibrate_keypoints([load_rgb(p) for p in paths], [load_mask(m) if m else None for m in masks],
+        kp = calibrate_keypoints(paths, [load_mask(m) if m else None for m in masks],
                                  qi, [set(np.flatnonzero(same[k] | near[k]).tolist()) | {i} for k, i in enumerate(qi)],
-                                 groups)
+                                 groups, cache_root)
     return {"hash": t_hash, "cosine": round(min(t_cos, 1.0), 4), **{k: v for k, v in kp.items() if k != "evidence"},
             "keypoint_evidence": kp.get("evidence"), "evidence": {
         "n_train": len(paths), "n_distinct_queries": len(qp), "n_near_copies": len(dup_d), "near_copy_hash_max": dup_max,

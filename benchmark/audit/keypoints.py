@@ -21,9 +21,14 @@ The inlier thresholds are calibrated on train x train pairs only (see :func:`cal
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 from PIL import Image
+
+from benchmark.generators.base import sha256_file
+from benchmark.train.bank import load_npy, save_npy_atomic
 
 KP_VERSION = "sift256-s2.5-v1"
 SIDE = 256
@@ -68,10 +73,32 @@ def describe(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([k.pt for k in kps], np.float32).reshape(-1, 2), desc.astype(np.float32)
 
 
-def query_keypoints(img: Image.Image) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A synthetic image's keypoints, plain and mirrored (left-right)."""
-    a, _ = prepare(img)
-    return [describe(a), describe(np.ascontiguousarray(a[:, ::-1]))]
+def keypoints(img: Image.Image) -> dict:
+    """{'views': [(pts, desc) plain, (pts, desc) mirrored left-right], 'f': resize factor, 'shape': (h, w)}."""
+    a, f = prepare(img)
+    return {"views": [describe(a), describe(np.ascontiguousarray(a[:, ::-1]))], "f": f, "shape": a.shape}
+
+
+def cached_keypoints(path: str | Path, cache_root: str | Path | None) -> dict:
+    """:func:`keypoints` of one file, cached by its sha256 under `<cache_root>/audit_keypoints/<KP_VERSION>/`
+    as one (1 + K0 + K1, 130) float32 array: row 0 = (K0, K1, f, h, w), then rows (x, y, descriptor)."""
+    from benchmark.data.base import load_rgb
+
+    f = None
+    if cache_root is not None:
+        sha = sha256_file(path)
+        f = Path(cache_root) / "audit_keypoints" / KP_VERSION / sha[:2] / f"{sha}.npy"
+        arr = load_npy(f, None, np.float32)
+        if arr is not None and arr.ndim == 2 and arr.shape[1] == 130 and len(arr) == 1 + int(arr[0, 0]) + int(arr[0, 1]):
+            k0 = int(arr[0, 0])
+            views = [(np.array(v[:, :2]), np.array(v[:, 2:])) for v in (arr[1:1 + k0], arr[1 + k0:])]
+            return {"views": views, "f": float(arr[0, 2]), "shape": (int(arr[0, 3]), int(arr[0, 4]))}
+    kp = keypoints(load_rgb(path))
+    if f is not None:
+        head = np.zeros((1, 130), np.float32)
+        head[0, :5] = (len(kp["views"][0][0]), len(kp["views"][1][0]), kp["f"], *kp["shape"])
+        save_npy_atomic(f, np.concatenate([head] + [np.hstack([p, d]) for p, d in kp["views"]]).astype(np.float32))
+    return kp
 
 
 def defect_box(mask: np.ndarray | None, f: float, shape: tuple[int, int]) -> tuple[float, float, float, float] | None:
@@ -87,22 +114,21 @@ def defect_box(mask: np.ndarray | None, f: float, shape: tuple[int, int]) -> tup
 class ReferenceIndex:
     """Keypoints of reference images (test or train) in one FLANN index, with each image's defect box."""
 
-    def __init__(self, images: list[Image.Image], masks: list[np.ndarray | None] | None = None,
-                 groups: list | None = None):
-        """`groups[i]`: images of one physical object (the manifest's `group`, e.g. the exposures of one
-        Magnetic Tile tile) share a group; the ratio test compares a match with the best one of *another*
-        group, so look-alike references of one object do not cancel each other's matches."""
+    def __init__(self, feats: list[dict], masks: list[np.ndarray | None] | None = None, groups: list | None = None):
+        """`feats[i]`: :func:`keypoints` of reference i (only its plain view is indexed). `groups[i]`: images of
+        one physical object (the manifest's `group`, e.g. the exposures of one Magnetic Tile tile) share a
+        group; the ratio test compares a match with the best one of *another* group, so look-alike references
+        of one object do not cancel each other's matches."""
         pts, descs, owner, self.boxes = [], [], [], []
         gid = {g: k for k, g in enumerate(dict.fromkeys(groups))} if groups else {}
-        self.group = np.array([gid[g] for g in groups] if groups else range(len(images)), np.int64)
-        for i, img in enumerate(images):
-            a, f = prepare(img)
-            p, d = describe(a)
+        self.group = np.array([gid[g] for g in groups] if groups else range(len(feats)), np.int64)
+        for i, kp in enumerate(feats):
+            p, d = kp["views"][0]
             pts.append(p)
             descs.append(d)
             owner.append(np.full(len(p), i, np.int64))
-            self.boxes.append(defect_box(masks[i] if masks else None, f, a.shape))
-        self.n = len(images)
+            self.boxes.append(defect_box(masks[i] if masks else None, kp["f"], kp["shape"]))
+        self.n = len(feats)
         self.pts = np.concatenate(pts) if pts else np.empty((0, 2), np.float32)
         self.desc = np.concatenate(descs) if descs else np.empty((0, 128), np.float32)
         self.owner = np.concatenate(owner) if owner else np.empty(0, np.int64)
@@ -174,70 +200,32 @@ def match_all(index: ReferenceIndex, queries: list[list[tuple[np.ndarray, np.nda
     return {k: np.array([r[k] for r in rows], np.int64).reshape(-1) for k in ("inliers", "idx", "patch_inliers", "patch_idx")}
 
 
-def calibrate_keypoints(train_images: list[Image.Image], train_masks: list[np.ndarray | None],
-                        queries: list[int], exclude: list[set[int]], groups: list | None = None) -> dict:
+def calibrate_keypoints(train_paths: list[str], train_masks: list[np.ndarray | None], queries: list[int],
+                        exclude: list[set[int]], groups: list | None = None, cache_root: str | Path | None = None) -> dict:
     """Propose `keypoint_inliers` / `patch_inliers` / `transplant_ncc` from train images only.
 
     Each train image `queries[k]` is matched against all *other* train images, leaving out `exclude[k]` (its
-    own bytes, its group, and the train images the hash already calls its near-copies: Magnetic Tile's train
-    split holds exposures of one tile in different groups, which are not distinct images). Inlier thresholds:
+    own bytes, its group, and the train images the hash already calls its near-copies). Inlier thresholds:
     1.5 x the most inliers any distinct pair verified, + 4; NCC: halfway from the best distinct defect-patch
     correlation to 1 (a defect pasted as is correlates 1.0)."""
-    groups = list(groups) if groups else list(range(len(train_images)))
-    index = ReferenceIndex(train_images, train_masks, groups)
-    patches = DefectPatches(train_images, train_masks)
-    got = match_all(index, [query_keypoints(train_images[i]) for i in queries], exclude)
-    ncc = np.array([patches.match(train_images[i], exclude[k] | {j for j, g in enumerate(groups) if g == groups[i]})[0]
+    from benchmark.audit.patches import DefectPatches
+    from benchmark.data.base import load_rgb
+
+    groups = list(groups) if groups else list(range(len(train_paths)))
+    feats = [cached_keypoints(p, cache_root) for p in train_paths]
+    index = ReferenceIndex(feats, train_masks, groups)
+    patches = DefectPatches([load_rgb(p) for p in train_paths], train_masks)
+    got = match_all(index, [feats[i]["views"] for i in queries], exclude)
+    ncc = np.array([patches.match(load_rgb(train_paths[i]), exclude[k] | {j for j, g in enumerate(groups) if g == groups[i]})[0]
                     for k, i in enumerate(queries)])
     d_max, p_max = int(got["inliers"].max(initial=0)), int(got["patch_inliers"].max(initial=0))
     n_max = float(ncc.max(initial=0.0))
     return {"keypoint_inliers": int(np.ceil(1.5 * d_max)) + 4, "patch_inliers": int(np.ceil(1.5 * p_max)) + 4,
             "transplant_ncc": round((1.0 + n_max) / 2, 3),
-            "evidence": {"kp_version": KP_VERSION, "n_train": len(train_images), "n_distinct_queries": len(queries),
+            "evidence": {"kp_version": KP_VERSION, "n_train": len(train_paths), "n_distinct_queries": len(queries),
                          "distinct_inliers_max": d_max, "distinct_patch_inliers_max": p_max,
                          "distinct_patch_ncc_max": round(n_max, 4),
-                         "distinct_inliers_quantiles": {q: float(np.quantile(got["inliers"], q / 100)) for q in (50, 99)}}}
-
-
-# --- transplanted defects: normalised cross-correlation of each test defect patch over the synthetic image
-PATCH_PAD = 3  # px (native) around the mask's bounding box: the defect with its own texture around it
-PATCH_WORK = 128  # both sides are scaled by one factor per dataset: median reference longer side -> this
-PATCH_MIN = 6  # px at that scale: smaller patches carry too little texture to tell apart
-
-
-class DefectPatches:
-    """The defect patches (mask box + PATCH_PAD) of reference images, plain and mirrored, at one scale."""
-
-    def __init__(self, images: list[Image.Image], masks: list[np.ndarray | None]):
-        sides = [max(im.size) for im in images] or [PATCH_WORK]
-        self.f = min(1.0, PATCH_WORK / float(np.median(sides)))
-        self.patches: list[tuple[int, np.ndarray]] = []
-        for i, (im, m) in enumerate(zip(images, masks)):
-            if m is None or not np.any(m):
-                continue
-            ys, xs = np.nonzero(m)
-            h, w = m.shape
-            box = (max(0, xs.min() - PATCH_PAD), max(0, ys.min() - PATCH_PAD), min(w, xs.max() + 1 + PATCH_PAD),
-                   min(h, ys.max() + 1 + PATCH_PAD))
-            p = self._grey(im.crop(box))
-            if min(p.shape) < PATCH_MIN or float(p.std()) < 1e-3:
-                continue
-            self.patches += [(i, p), (i, np.ascontiguousarray(p[:, ::-1]))]
-
-    def _grey(self, img: Image.Image) -> np.ndarray:
-        a = np.asarray(img.convert("L"), np.float32)
-        if self.f < 1:
-            a = cv2.resize(a, (max(1, round(a.shape[1] * self.f)), max(1, round(a.shape[0] * self.f))),
-                           interpolation=cv2.INTER_AREA)
-        return a  # no smoothing: the grain inside a pasted patch is what tells it from a look-alike defect
-
-    def match(self, img: Image.Image, exclude: set[int] = frozenset()) -> tuple[float, int]:
-        """(best NCC of any reference defect patch anywhere in `img`, that reference's index)."""
-        a, best = self._grey(img), (0.0, -1)
-        for i, p in self.patches:
-            if i in exclude or p.shape[0] > a.shape[0] or p.shape[1] > a.shape[1]:
-                continue
-            v = float(cv2.matchTemplate(a, p, cv2.TM_CCOEFF_NORMED).max())
-            if v > best[0]:
-                best = (v, i)
-        return best
+                         "distinct_inliers_quantiles": {q: float(np.quantile(got["inliers"], q / 100)) for q in (50, 99)},
+                         "worst_distinct_pair": [train_paths[queries[int(np.argmax(got["inliers"]))]],
+                                                 train_paths[int(got["idx"][int(np.argmax(got["inliers"]))])]]
+                         if len(queries) else None}}
