@@ -251,3 +251,18 @@ def ds_item(e: dict):
     from benchmark.detect.data import DetItem
 
     return DetItem(e["path"], e["label"], e.get("mask"), e.get("boxes"))
+
+
+def test_scarce_audit_refuses_a_hand_edited_manifest_too(study):
+    # the audit reads the test split as its reference: it runs the same whole-manifest checks as a run
+    from benchmark.audit.command import run_audit
+
+    tmp, cfg, ds, _ = study
+    path = tmp / "split.json"
+    m = load_manifest(path)
+    m["files"]["test"] += [dict(m["files"]["test"][0]) for _ in range(4)]
+    bad = hand_edit(path, m, tmp / "dup_audit.json")
+    over = [f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}", f"split.manifest={bad}",
+            f"cache_root={tmp / 'cache'}"]
+    with pytest.raises(ManifestError, match=rf"{bad}: field 'files' changed since the manifest was sealed"):
+        run_audit(None, "imagefolder", over, None, calibrate=True)
