@@ -16,6 +16,7 @@ from benchmark.audit.contamination import cached_hashes, flags, nearest
 from benchmark.audit.embeddings import query_features, reference_features
 from benchmark.audit.fidelity import fidelity_summary
 from benchmark.audit.keypoints import flags as kp_flags
+from benchmark.audit.thresholds import for_dataset
 from benchmark.data.base import Dataset, Item
 from benchmark.split.manifest import split_items
 
@@ -45,14 +46,19 @@ def image_rows(items: list[Item], near_test: dict, near_train: dict, test: list[
     # train images, and on datasets of look-alike parts (Magnetic Tile tiles are often <= 12 bits apart) an
     # honest composite of a train image can fall within the threshold of some test image, but never nearer
     # to it than to its own source. A copy of a test image is nearer to it than to anything in train.
+    # Nearer by the measure that flagged it: a hash flag needs the smaller hash distance, a cosine flag the
+    # higher cosine (mixing them let an honest Magnetic Tile augment, 3 bits from its train source and 10 from
+    # a look-alike test tile, through on a cosine 1e-5 higher to test).
+    by_hash_nearer = (near_test["hash_dist"] <= int(thresholds["hash"])) & (near_test["hash_dist"] < near_train["hash_dist"])
+    by_cos_nearer = (near_test["cos"] >= float(thresholds["cosine"])) & (near_test["cos"] > near_train["cos"])
     nearer_test = (near_test["hash_dist"] < near_train["hash_dist"]) | (near_test["cos"] > near_train["cos"])
-    is_test_global = flags(near_test, thresholds) & nearer_test
+    is_test_global = by_hash_nearer | by_cos_nearer
     n = len(items)
     kp = kp_test or {k: np.full(n, v) for k, v in (("inliers", 0), ("idx", -1), ("patch_inliers", 0),
                                                     ("patch_idx", -1), ("ncc", 0.0), ("ncc_idx", -1))}
     is_kp = kp_flags(kp, thresholds)
     is_test = is_test_global | is_kp
-    by_hash = near_test["hash_dist"] <= int(thresholds["hash"])
+    by_hash = by_hash_nearer | (~by_cos_nearer & (near_test["hash_dist"] <= int(thresholds["hash"])))  # which match names it
     rows = []
     for i, it in enumerate(items):
         row = {"path": it.path, "label": it.label, "test_copy": bool(is_test[i]), "train_copy": bool(is_train[i]),
@@ -74,6 +80,7 @@ def image_rows(items: list[Item], near_test: dict, near_train: dict, test: list[
         j = near_test["hash_idx"][i] if by_hash[i] else near_test["cos_idx"][i]
         if is_kp[i] and not is_test_global[i]:
             j = kp_j
+        row["test_match"] = test[j] if is_test[i] else None  # the test image the flag names
         row["inherited"] = bool(is_test[i] and test_twin[j])  # the matched test image has a train twin
         rows.append(row)
     return rows
@@ -109,6 +116,7 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
     if not items:
         raise ValueError("audit: the synthetic set is empty; expected at least one image")
     cache_root = Path(cache_root)
+    audit_cfg = for_dataset(audit_cfg, dataset.name)
     thresholds = audit_cfg["thresholds"]
     syn = [str(it.path) for it in items]
     test_items, train_items = split_items(manifest, "test"), split_items(manifest, "train")
@@ -123,16 +131,21 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
     near_train = nearest(qh, rh_train, qf, rf_train)
     # does each test image already have a near-copy in train (a leak of the split itself)? Hashes over the
     # dihedral views; cosine of the plain views only (saves 8 forwards per test image)
-    twin = flags(nearest(cached_hashes(test, "query", cache_root), rh_train, rf_test[:, None], rf_train), thresholds)
+    twin = hash_twin = flags(nearest(cached_hashes(test, "query", cache_root), rh_train, rf_test[:, None], rf_train),
+                             thresholds)
     kp_test = None
     if audit_cfg.get("keypoints", True) and any(
             thresholds.get(k) is not None for k in ("keypoint_inliers", "patch_inliers", "transplant_ncc")):
         kp_test = keypoint_matches(syn, test, [dataset.abspath(it.mask) if it.mask else None for it in test_items],
                                    [e.get("group", e["path"]) for e in manifest["files"]["test"]], cache_root)
-    rows = image_rows(items, near_test, near_train, [it.path for it in test_items], train, thresholds, twin, kp_test)
+    test_rel = [it.path for it in test_items]
+    rows = image_rows(items, near_test, near_train, test_rel, train, thresholds, twin, kp_test)
+    if kp_test is not None and any(r["inherited"] for r in rows):
+        twin = confirmed_twins(rows, twin, test, test_rel, train, manifest, thresholds, cache_root)
+        rows = image_rows(items, near_test, near_train, test_rel, train, thresholds, twin, kp_test)
     fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
                            [it.label for it in train_items], rf_train, _meta(train))
-    out = {"summary": summarize(rows, thresholds, twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
+    out = {"summary": summarize(rows, thresholds, hash_twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
            "config": {k: audit_cfg[k] for k in ("model", "thresholds", "refuse_inherited") if k in audit_cfg},
            "dataset": dataset.name}
     if out_dir is not None:
@@ -168,6 +181,32 @@ def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_gro
     out["ncc"] = np.array([v for v, _ in ncc], np.float64).reshape(-1)
     out["ncc_idx"] = np.array([i for _, i in ncc], np.int64).reshape(-1)
     return out
+
+
+def confirmed_twins(rows: list[dict], twin: np.ndarray, test: list[str], test_rel: list[str], train: list[str],
+                    manifest: dict, thresholds: dict, cache_root) -> np.ndarray:
+    """`twin` with the hash twins of the test images that flagged rows name kept only where keypoints verify
+    them (a hash "twin" of look-alike parts is no leak). `split_leak` still counts the hash twins."""
+    pos = {p: k for k, p in enumerate(test_rel)}
+    js = sorted({pos[r["test_match"]] for r in rows if r["inherited"]})
+    out = twin.copy()
+    out[js] = keypoint_twins([test[j] for j in js], train, [e.get("group", e["path"]) for e in manifest["files"]["train"]],
+                             int(thresholds.get("keypoint_inliers") or 4), cache_root)
+    return out
+
+
+def keypoint_twins(test: list[str], train: list[str], train_groups: list, min_inliers: int,
+                   cache_root: str | Path | None) -> np.ndarray:
+    """(len(test),) bool: does some train image verify a RANSAC transform with >= `min_inliers` inliers to
+    each test image (an exposure of the same tile, a re-shot of the same part: a real leak of the split)?
+    On Magnetic Tile every test image is within the hash threshold of some look-alike train tile, so the hash
+    alone would call every copy of a test image "inherited" and let it through; distinct train parts verify
+    0 inliers (calibration), exposures of one tile tens to hundreds."""
+    from benchmark.audit.keypoints import ReferenceIndex, cached_keypoints, match_all
+
+    index = ReferenceIndex([cached_keypoints(p, cache_root) for p in train], None, train_groups)
+    got = match_all(index, [cached_keypoints(p, cache_root)["views"][:1] for p in test])
+    return got["inliers"] >= min_inliers
 
 
 def _with_abs(rows: list[dict], dataset: Dataset) -> list[dict]:

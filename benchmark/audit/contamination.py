@@ -98,6 +98,28 @@ def write_near_copy(src: str, how: str, out: Path, rng: np.random.Generator) -> 
     return out
 
 
+def _sorted_unique(train_paths: list, masks: list | None, groups: list | None) -> tuple[list[str], list | None, list | None]:
+    """Sorted, de-duplicated paths, with masks / groups kept aligned to them."""
+    first: dict[str, int] = {}
+    for k, p in enumerate(map(str, train_paths)):
+        first.setdefault(p, k)
+    paths = sorted(first)
+    return (paths, [masks[first[p]] for p in paths] if masks is not None else None,
+            [groups[first[p]] for p in paths] if groups is not None else None)
+
+
+def _keypoint_thresholds(paths: list[str], masks: list, groups, qi: list[int], excluded: np.ndarray,
+                         cache_root: Path) -> dict:
+    """The keypoint / defect-patch detector's thresholds on the same distinct queries `qi`; `excluded[k]`:
+    the train images that are not distinct from query k (its own bytes, and the hash's near-copies of it)."""
+    from benchmark.audit.keypoints import calibrate_keypoints
+    from benchmark.data.base import load_mask
+
+    return calibrate_keypoints(paths, [load_mask(m) if m else None for m in masks], qi,
+                               [set(np.flatnonzero(excluded[k]).tolist()) | {i} for k, i in enumerate(qi)],
+                               groups, cache_root)
+
+
 def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copies: int = 60,
               n_distinct: int = 200, seed: int = 0, masks: list[str | None] | None = None,
               groups: list | None = None) -> dict:
@@ -112,13 +134,7 @@ def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copie
     so that cosine only adds flags where distinct train images never reach. With `masks` (and `groups`,
     aligned with `train_paths`) also the keypoint thresholds (:func:`.keypoints.calibrate_keypoints`)."""
     rng = np.random.default_rng(seed)
-    if masks is not None:  # keep masks / groups aligned with the sorted, de-duplicated paths
-        first = {}
-        for k, p in enumerate(map(str, train_paths)):
-            first.setdefault(p, k)
-        masks = [masks[first[p]] for p in sorted(first)]
-        groups = [groups[first[p]] for p in sorted(first)] if groups is not None else None
-    paths = sorted(dict.fromkeys(map(str, train_paths)))
+    paths, masks, groups = _sorted_unique(train_paths, masks, groups)
     pick = sorted(rng.choice(len(paths), size=min(n_copies, len(paths)), replace=False))
     rh, rf = cached_hashes(paths, "reference", cache_root), reference_features(paths, audit_cfg, cache_root, "train")
     shas = np.array([sha256_file(p) for p in paths])
@@ -143,15 +159,7 @@ def calibrate(train_paths: list[str], audit_cfg: dict, cache_root: Path, n_copie
     dup_max, dup_cmin = int(dup_d.max()), float(dup_c.min())
     t_hash = int((dup_max + d_min) // 2) if dup_max < d_min else dup_max
     t_cos = (dup_cmin + c_max) / 2 if dup_cmin > c_max else (1.0 + c_max) / 2
-    kp = {}
-    if masks is not None:  # the keypoint / defect-patch detector, on the same distinct queries
-        from benchmark.audit.keypoints import calibrate_keypoints
-        from benchmark.data.base import load_mask
-
-        near = dist <= t_hash  # the hash's own near-copies of a query are not distinct images
-        kp = calibrate_keypoints(paths, [load_mask(m) if m else None for m in masks],
-                                 qi, [set(np.flatnonzero(same[k] | near[k]).tolist()) | {i} for k, i in enumerate(qi)],
-                                 groups, cache_root)
+    kp = {} if masks is None else _keypoint_thresholds(paths, masks, groups, qi, same | (dist <= t_hash), cache_root)
     return {"hash": t_hash, "cosine": round(min(t_cos, 1.0), 4), **{k: v for k, v in kp.items() if k != "evidence"},
             "keypoint_evidence": kp.get("evidence"), "evidence": {
         "n_train": len(paths), "n_distinct_queries": len(qp), "n_near_copies": len(dup_d), "near_copy_hash_max": dup_max,

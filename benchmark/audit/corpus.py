@@ -67,14 +67,18 @@ def plant(img: Image.Image, how: str, rng: np.random.Generator, mask: np.ndarray
         a = np.asarray(img.filter(ImageFilter.GaussianBlur(1)), np.float32)
         return _u8(a + rng.normal(0, 6, a.shape[:2])[..., None])
     if how == "transplant":
-        if mask is None or host is None or not np.any(mask):
-            raise ValueError("plant: 'transplant' needs the source's defect mask and a host image")
-        ys, xs = np.nonzero(mask)
-        x0, y0 = max(0, xs.min() - 3), max(0, ys.min() - 3)
-        x1, y1 = min(w, xs.max() + 4), min(h, ys.max() + 4)
-        patch = img.crop((x0, y0, x1, y1))
-        host = host.convert("RGB").resize((w, h)) if host.size != (w, h) else host.convert("RGB").copy()
-        px, py = int(rng.integers(0, w - patch.size[0] + 1)), int(rng.integers(0, h - patch.size[1] + 1))
-        host.paste(patch, (px, py))
-        return host
+        return _transplant(img, rng, mask, host)
     raise ValueError(f"plant: unknown transform {how!r}; expected one of {COPY_TRANSFORMS}")
+
+
+def _transplant(img: Image.Image, rng: np.random.Generator, mask: np.ndarray | None, host: Image.Image | None):
+    """The defect of `img` (mask box + 3 px) pasted unchanged at a random place on `host` (resized to img)."""
+    if mask is None or host is None or not np.any(mask):
+        raise ValueError("plant: 'transplant' needs the source's defect mask and a host image")
+    w, h = img.size
+    ys, xs = np.nonzero(mask)
+    patch = img.crop((max(0, xs.min() - 3), max(0, ys.min() - 3), min(w, xs.max() + 4), min(h, ys.max() + 4)))
+    host = host.convert("RGB").resize((w, h)) if host.size != (w, h) else host.convert("RGB").copy()
+    px, py = int(rng.integers(0, w - patch.size[0] + 1)), int(rng.integers(0, h - patch.size[1] + 1))
+    host.paste(patch, (px, py))
+    return host

@@ -39,8 +39,10 @@ def audit_key(syn: SyntheticSet, manifest: dict, audit_cfg: dict) -> str:
 
 
 def audit_dir(syn: SyntheticSet, dataset_name: str, manifest: dict, audit_cfg: dict, cache_root: Path) -> Path:
+    from benchmark.audit.thresholds import for_dataset
+
     return (Path(cache_root).resolve() / "synthetic" / dataset_name / f"audit-{syn.generator}-{syn.key}"
-            / audit_key(syn, manifest, audit_cfg))
+            / audit_key(syn, manifest, for_dataset(audit_cfg, dataset_name)))
 
 
 def record_summary(audit: dict) -> dict:

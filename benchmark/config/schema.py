@@ -153,6 +153,9 @@ class Split:
 class AuditThresholds:
     hash: int = spec(21, ints(0, 128), "an integer in [0, 128] (bits)")
     cosine: float = spec(0.99, nums(-1, 1), "a number in [-1, 1]")
+    keypoint_inliers: Any = spec(4, ints(1, null=True), "an integer >= 1 (RANSAC inliers), or null (off)")
+    patch_inliers: Any = spec(4, ints(1, null=True), "an integer >= 1 (RANSAC inliers), or null (off)")
+    transplant_ncc: Any = spec(0.981, nums(-1, 1, null=True), "a number in [-1, 1] (NCC), or null (off)")
 
 
 @dataclass
@@ -161,7 +164,11 @@ class Audit:
     allow_contamination: bool = spec(False, is_bool, "true or false")
     refuse_inherited: bool = spec(False, is_bool, "true or false")
     model: TimmModel = field(default_factory=lambda: TimmModel(image_size=128))
+    keypoints: bool = spec(True, is_bool, "true or false")
     thresholds: AuditThresholds = field(default_factory=AuditThresholds)
+    dataset_thresholds: Any = spec(None, lambda v: v is None or isinstance(v, dict) and all(
+        isinstance(t, dict) and set(t) <= {f.name for f in fields(AuditThresholds)} for t in v.values()),
+        "a mapping dataset name -> {hash, cosine, keypoint_inliers, patch_inliers, transplant_ncc}")
     gallery_rows: int = spec(12, ints(1), POS_INT)
 
 
