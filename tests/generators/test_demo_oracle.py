@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmark import PROJECT_ROOT
 from benchmark.audit.contamination import cached_hashes
 from benchmark.audit.hashing import min_distances
 from benchmark.cli import compose_config
@@ -49,6 +50,10 @@ def test_registered_with_its_config():
     assert "demo_oracle" in list_generators()
     cfg = compose_config(["generator=demo_oracle"]).generator
     assert dict(cfg) == {"name": "demo_oracle", "seed": 0}
+    lines = (PROJECT_ROOT / "conf" / "generator" / "demo_oracle.yaml").read_text().splitlines()
+    assert lines[0].startswith("# scarce-run -m ") and "generator=demo_oracle" in lines[0]  # its example command
+    keys = [ln for ln in lines if ln[:1].isalpha() and not ln.startswith("name:")]
+    assert keys and all(" # " in ln for ln in keys)  # every default has its comment
 
 
 def test_renders_like_the_demo_with_masks(oracle_set):
