@@ -55,13 +55,21 @@ def demo_entropy(render_seed: int, label: str, i: int) -> list[int]:
     return [int(render_seed), CLASS_INDEX[label], int(i)]
 
 
+def config_mistake(err: Exception) -> Exception:
+    """`err` marked as a config mistake (as the protocol's own checks mark theirs): `scarce-run` prints its one
+    line and exits 2 instead of a traceback. Raised before any set, audit or record is written."""
+    err.config_error = True
+    return err
+
+
 def check_request(req: GenRequest) -> None:
     """Refuse any dataset but the demo, and seeds or counts that do not fit one 32-bit entropy word."""
     if req.dataset.name != DATASET:
-        raise DatasetError(f"demo_oracle: dataset {req.dataset.name!r} is not supported; expected dataset=demo "
-                           f"(it draws new images with the demo's own renderer, benchmark/data/demo.py)")
+        raise config_mistake(DatasetError(
+            f"demo_oracle: dataset {req.dataset.name!r} is not supported; expected dataset=demo (it draws new "
+            f"images with the demo's own renderer, benchmark/data/demo.py)"))
     if not 0 <= int(req.seed) < WORD:
-        raise ValueError(f"demo_oracle: generator.seed={req.seed}; expected an integer in [0, 2**32)")
+        raise config_mistake(ValueError(f"demo_oracle: generator.seed={req.seed}; expected an integer in [0, 2**32)"))
     unknown = sorted(set(req.dataset.classes) - set(CLASS_INDEX))
     if unknown:
         raise DatasetError(f"demo_oracle: dataset demo at {req.dataset.root} has classes {unknown} that the "

@@ -24,6 +24,7 @@ from benchmark.data.base import DatasetError
 from benchmark.data.demo import DEMO_COUNTS, SIZE, render_image
 from benchmark.generators import GenRequest, create_generator, list_generators
 from benchmark.generators.demo_oracle import NAMESPACE, demo_entropy, oracle_entropy
+from benchmark.run import config_error_line
 
 COUNTS = {"pit": 40, "hole": 8, "good": 8}
 
@@ -118,9 +119,10 @@ def test_no_image_is_a_copy_or_hash_near_copy_of_any_demo_image(demo, oracle_set
 
 def test_other_datasets_are_refused_in_one_line(tiny_dataset, tmp_path):
     with pytest.raises(DatasetError, match=r"^demo_oracle: dataset 'imagefolder' is not supported; expected "
-                                           r"dataset=demo \(.*\)$"):
+                                           r"dataset=demo \(.*\)$") as err:
         create_generator("demo_oracle").materialize(request(tiny_dataset, {"hole": 2}), tmp_path / "c")
     assert not (tmp_path / "c").exists()  # refused before any cache directory is made
+    assert config_error_line(err.value) == str(err.value)  # scarce-run: this one line, exit 2, no traceback
 
 
 def test_seed_outside_one_entropy_word_is_refused(demo, tmp_path):
