@@ -40,7 +40,7 @@ from benchmark.generators.sources import save_output, wanted_counts, write_rows
 
 DATASET = "demo"
 CLASS_INDEX = {c: i for i, c in enumerate(DEMO_COUNTS)}  # the renderer's own class index (its seeding order)
-# A fixed non-zero 32-bit word ("demo_oracle" hashed): the 4th entropy word, which no demo image has.
+# A fixed non-zero 32-bit word (sha256 of "scarce-bench demo_oracle"): the 4th entropy word, which no demo image has.
 NAMESPACE = int.from_bytes(hashlib.sha256(b"scarce-bench demo_oracle").digest()[:4], "little") or 1
 WORD = 2 ** 32
 
