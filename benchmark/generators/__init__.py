@@ -9,7 +9,7 @@ from benchmark.generators._registry import GENERATORS, create_generator, list_ge
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet
 
 # Generators register themselves on import.
-from benchmark.generators import augment, cutpaste, diffusion, folder, noise  # noqa: F401
+from benchmark.generators import augment, cutpaste, demo_oracle, diffusion, folder, noise  # noqa: F401
 
 __all__ = ["GENERATORS", "GenRequest", "Generator", "SyntheticSet", "create_generator", "list_generators",
            "register_generator"]
