@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark.report.notrun import NOT_RUN_HEADERS, not_run_frame, ran_datasets, rule_note
 from benchmark.report.artefacts import CALIBRATION_SUMMARY, ReportContext, failures_frame
 from benchmark.report.comparisons import COMPARISON_HEADERS
+from benchmark.report.endpoints import endpoint_note, secondary_html
 from benchmark.report.fewshot import EFFICIENCY_HEADERS
 from benchmark.report.published import PUBLISHED_HEADERS
 from benchmark.report.table1 import TABLE_HEADERS
@@ -265,7 +266,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
     body = [
         f"<h1>scarce-bench report: {escape(ctx.data.name)}</h1>",
         f"<p>{len(ctx.frame)} run records, {int((ctx.frame.get('status') == 'ok').sum()) if len(ctx.frame) else 0} ok. "
-        f"Verdict rule: {escape(ctx.rule.describe())}.</p>",
+        f"Verdict rule: {escape(ctx.rule.describe())}. {escape(endpoint_note(ctx.data.primary))}</p>",
         _section("What was compared", _what_was_compared(ctx)),
         _section("Verdicts", verdicts if len(c) else "<p>No comparisons (no arm pairs with runs).</p>"),
         _section("Caveats", _caveats(ctx, out_dir)),
@@ -273,6 +274,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
                  pub_note + f"<div class=\"scroll\">{html_table(ctx.table, TABLE_HEADERS | PUBLISHED_HEADERS)}</div>"),
         _section("All statistics per comparison",
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
+        _section("Secondary endpoints (unadjusted, no verdict)", secondary_html(ctx)),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Generator leaderboard", _extra_tables(ctx, ("leaderboard", "leaderboard_pairwise"))),
         _section("Synthetic-set audit", _extra_tables(ctx, ("audit",))),
