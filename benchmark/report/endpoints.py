@@ -31,8 +31,8 @@ ENDPOINT_COLUMNS = [*GROUP_KEYS, "family", "comparison", "arm_a", "arm_b", "endp
                     "ci_low", "ci_high", "p", "statistic", "unit", "better"]
 ENDPOINT_HEADERS = {
     "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "engine": "Engine", "k": "k",
-    "design": "Design", "family": "Family", "comparison": "Comparison (A − B)", "arm_a": "A", "arm_b": "B",
-    "endpoint": "Endpoint", "role": "Role", "n": "n seeds", "mean": "Mean diff", "ci_low": "CI low",
+    "design": "Design", "family": "Comparison family", "comparison": "Comparison (A − B)", "arm_a": "A",
+    "arm_b": "B", "endpoint": "Endpoint", "role": "Endpoint role", "n": "n seeds", "mean": "Mean diff", "ci_low": "CI low",
     "ci_high": "CI high", "p": "p (unadjusted)", "statistic": "Statistic", "unit": "Unit", "better": "Better",
 }
 
