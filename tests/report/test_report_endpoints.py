@@ -151,3 +151,5 @@ def test_report_says_which_endpoint_was_primary(tmp_path):
     assert note in paths["comparisons_md"].read_text()
     html = paths["index_html"].read_text()
     assert "Primary endpoint: mean true-class probability" in html and "Secondary endpoints" in html
+    assert "primary comparison on hardest_prob; mean difference" in html
+    assert set(pd.read_csv(paths["comparisons_csv"])["endpoint"]) == {"hardest_prob"}
