@@ -25,7 +25,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score
 
 __all__ = ["Endpoint", "ENDPOINTS", "PRIMARY_CHOICES", "DEFAULT_PRIMARY", "EPS", "hardest_accuracy",
            "hardest_ap", "hardest_prob", "hardest_log_loss", "balanced_accuracy", "true_class_prob",
-           "all_endpoints"]
+           "all_endpoints", "declared_primary"]
 
 # probabilities are stored rounded to 6 decimals, so a stored 0 means "below 5e-7": clip there, not at 1e-15
 EPS = 1e-6
@@ -124,3 +124,9 @@ def all_endpoints(y_true, probs, hardest: int) -> tuple[dict[str, float], dict[s
     scores = {n: e.score(y_true, probs, hardest) for n, e in ENDPOINTS.items()}
     per_image = {n: e.per_image(y_true, probs, hardest) for n, e in ENDPOINTS.items() if e.per_image}
     return scores, per_image
+
+
+def declared_primary(config: dict | None) -> str:
+    """The primary endpoint a run's config declared (``endpoints.primary``); the default where it names none
+    (records written before the key existed were all run under hardest-class accuracy)."""
+    return ((config or {}).get("endpoints") or {}).get("primary") or DEFAULT_PRIMARY

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS, PRIMARY_CHOICES, all_endpoints
+from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS, PRIMARY_CHOICES, all_endpoints, declared_primary
 from benchmark.report.notrun import load_skipped
 from benchmark.records import read_record, records_dir
 from benchmark.report.columns import records_frame
@@ -86,10 +86,6 @@ def record_endpoints(record: dict[str, Any]) -> tuple[dict[str, float], dict[str
     return all_endpoints(pred["labels"], pred["probs"], classes.index(hardest))
 
 
-def _declared_primary(record: dict[str, Any]) -> str:
-    return ((record.get("config") or {}).get("endpoints") or {}).get("primary") or DEFAULT_PRIMARY
-
-
 def _confusion(record: dict[str, Any]) -> tuple[list[str], np.ndarray] | None:
     m = record.get("metrics") or {}
     if not m.get("confusion_matrix") or not m.get("classes"):
@@ -132,7 +128,7 @@ def _frame(slim: list[dict[str, Any]], data: StudyData) -> pd.DataFrame:
         if name != "hardest_accuracy":
             frame[endpoint_column(name)] = pd.Series([r["_endpoints"].get(name, np.nan) for r in slim],
                                                      index=frame.index, dtype=float)
-    declared = sorted({_declared_primary(r) for r in slim})
+    declared = sorted({declared_primary(r.get("config")) for r in slim})
     if len(declared) > 1:
         raise ValueError(f"{data.name}: the records declare different primary endpoints {declared} "
                          "(config endpoints.primary); expected one per study, declared before running")
