@@ -76,12 +76,22 @@ def test_schema_defaults_are_the_yaml_defaults():
     (["k=0"], "k=0: expected at least 1 real label per class"),
     (["split.group=oops"], "split.group='oops': expected null or near_duplicate"),
     (["audit.thresholds.cosine=2"], "audit.thresholds.cosine=2: expected a number in [-1, 1]"),
+    (["endpoints.primary=auc"], "endpoints.primary='auc': expected one of hardest_accuracy, hardest_ap, hardest_prob, "
+                                "balanced_accuracy"),
+    (["endpoints.primary=hardest_log_loss"], "endpoints.primary='hardest_log_loss': expected one of"),
 ])
 def test_bad_value_is_one_line_naming_key_value_and_allowed(over, line):
     with pytest.raises(ConfigError) as e:
         validate(plain(*over))
     assert str(e.value).startswith(line) and "\n" not in str(e.value)
     assert isinstance(e.value, ValueError)
+
+
+@pytest.mark.parametrize("name", ["hardest_accuracy", "hardest_ap", "hardest_prob", "balanced_accuracy"])
+def test_every_primary_endpoint_passes(name):
+    cfg = plain(f"endpoints.primary={name}")
+    assert validate(cfg)["endpoints"] == {"primary": name}
+    assert plain()["endpoints"] == {"primary": "hardest_accuracy"}  # the default changes no existing verdict
 
 
 def test_volume_caps_are_configurable_and_good_values_pass():

@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, ConfigError, ints, is_bool, is_int, is_num, \
     nums, one_of, path_like, plain_study, safe_study, spec, text
+from benchmark.endpoints import PRIMARY_CHOICES
 from benchmark.train.determinism import THREADS_ALLOWED
 
 
@@ -172,6 +173,12 @@ class Audit:
     gallery_rows: int = spec(12, ints(1), POS_INT)
 
 
+@dataclass
+class Endpoints:
+    """The primary endpoint (benchmark/endpoints.py), declared before running; the others are secondary."""
+    primary: str = spec("hardest_accuracy", one_of(*PRIMARY_CHOICES), "one of " + ", ".join(PRIMARY_CHOICES))
+
+
 def seed_ok(v) -> bool:  # requested_seeds already refused non-integers and negatives with its own words
     return not is_int(v) or v <= SEED_MAX
 
@@ -193,6 +200,7 @@ class TopLevel:
     synthetic: Synthetic = field(default_factory=Synthetic)
     audit: Audit = field(default_factory=Audit)
     limits: Limits = field(default_factory=Limits)
+    endpoints: Endpoints = field(default_factory=Endpoints)
 
 
 TRAINERS = {"finetune": FinetuneTrainer, "featurebank": FeaturebankTrainer, "yolo": YoloTrainer}
@@ -268,5 +276,5 @@ def register_schemas() -> None:
     for name, node in {"top": TopLevel, "trainer_finetune": FinetuneTrainer, "trainer_featurebank":
                        FeaturebankTrainer, "trainer_yolo": YoloTrainer, "model_timm": TimmModel,
                        "model_yolo": YoloModel, "synthetic": Synthetic, "split": Split, "audit": Audit,
-                       "limits": Limits}.items():
+                       "limits": Limits, "endpoints": Endpoints}.items():
         cs.store(group="schema", name=name, node=node)

@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 from benchmark.arms import ArmData
+from benchmark.config.checks import ConfigError
+from benchmark.endpoints import declared_primary
 from benchmark.records import cell_summary, check_record_slot, existing_record, record_path, remove_stale_temp, \
     run_id, write_expected
 
@@ -43,10 +45,22 @@ def reusable(cfg: dict, sdir: Path, rid: str) -> dict | None:
     where = record_path(sdir, rid)
     if rec["status"] == "ok":
         log.info("skip %s: ok record exists (%s)", rid, where)
-        return rec
+        return same_primary(cfg, rec, where)
     if cfg.get("retry_failed", False):
         log.info("retry %s: failed record exists (%s) and retry_failed=true", rid, where)
         return None
     log.info("skip %s: failed record exists (%s: %s); rerun it with retry_failed=true", rid, where,
              (rec.get("error") or {}).get("message"))
+    return same_primary(cfg, rec, where)
+
+
+def same_primary(cfg: dict, rec: dict, where: Path) -> dict:
+    """A record kept for this run must have been run under the primary endpoint this run declares: the
+    primary endpoint is declared before running, never switched on records that exist (ConfigError)."""
+    want, had = declared_primary(cfg), declared_primary(rec.get("config"))
+    if want != had:
+        raise ConfigError("endpoints.primary", want, repr(had), message=(
+            f"endpoints.primary={want!r}: the study's record {where} was run declaring {had!r}; the primary "
+            f"endpoint is declared before running: use a new study, or endpoints.primary={had}, or force=true "
+            "to rerun every cell"))
     return rec

@@ -16,6 +16,7 @@ from benchmark.report.artefacts import (ReportContext, failures_frame, write_aa_
                                         write_confusion, write_failures, write_fewshot, write_forest,
                                         write_paired_seeds, write_table)
 from benchmark.report.collect import StudyData, load_study
+from benchmark.report.endpoints import write_endpoints
 from benchmark.report.audit import write_audit
 from benchmark.report.html import write_html
 from benchmark.report.leaderboard import write_leaderboard
@@ -28,7 +29,7 @@ from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 __all__ = ["write_report", "build_report", "study_table", "markdown_table", "failures_frame", "ARTEFACTS"]
 
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
-    write_table, write_comparisons, write_failures, write_not_run,
+    write_table, write_comparisons, write_endpoints, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
     write_leaderboard, write_audit,
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.report.collect import StudyData
-from benchmark.report.comparisons import COMPARISON_HEADERS, comparisons_frame, iter_arm_groups
+from benchmark.report.comparisons import COMPARISON_HEADERS, comparisons_frame, endpoint_rule, iter_arm_groups
 from benchmark.report.fewshot import (EFFICIENCY_HEADERS, fewshot_curves, is_fewshot,
                                       label_efficiency_table)
 from benchmark.report.notrun import rule_note
@@ -43,9 +43,19 @@ class ReportContext:
     n_boot: int = DEFAULT_N_BOOT
     written: dict[str, Path] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the rule as it applies to the primary endpoint (its seed-level form for AP / balanced accuracy)
+        self.rule = endpoint_rule(self.rule, self.data.primary)
+
     @property
     def frame(self) -> pd.DataFrame:
         return self.data.frame
+
+    @cached_property
+    def secondary(self) -> pd.DataFrame:
+        from benchmark.report.endpoints import secondary_frame
+
+        return secondary_frame(self.data, self.rule)
 
     @cached_property
     def comparisons(self) -> pd.DataFrame:
@@ -115,8 +125,10 @@ def write_table(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
 
 
 def write_comparisons(ctx: ReportContext, out_dir: Path) -> dict[str, Path]:
+    from benchmark.report.endpoints import endpoint_note
+
     note = (f"\nVerdict rule: {ctx.rule.describe()}. Holm adjustment over all {len(ctx.comparisons)} "
-            "comparisons of the study. Differences in percentage points (pp).\n")
+            f"comparisons of the study. Differences in percentage points (pp). {endpoint_note(ctx.data.primary)}\n")
     return write_table_formats(ctx.comparisons, out_dir, "comparisons", COMPARISON_HEADERS, digits=3,
                                md_suffix=note, caption="Paired comparisons: every statistic and the verdict")
 

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS, PRIMARY_CHOICES, all_endpoints, declared_primary
 from benchmark.report.notrun import load_skipped
 from benchmark.records import read_record, records_dir
 from benchmark.report.columns import records_frame
 
-__all__ = ["StudyData", "hardest_correctness", "load_study", "study_from_records", "PROGRESS_MIN_RECORDS"]
+__all__ = ["StudyData", "hardest_correctness", "record_endpoints", "load_study", "study_from_records",
+           "PROGRESS_MIN_RECORDS", "endpoint_column"]
 
 PROGRESS_MIN_RECORDS = 100  # show a progress bar from this many records on
 
@@ -40,6 +42,15 @@ class StudyData:
     # matching by counts and the audit section (benchmark.report.leaderboard / .audit)
     runs: dict[str, dict] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # skip notes of datasets not run
+    # run_id -> per-image values of the endpoints that decompose (benchmark.endpoints), over the same
+    # hardest-class test images, in the same order, as ``correct``; the run's scores are ``ep_*`` frame columns
+    per_image: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    primary: str = DEFAULT_PRIMARY  # the endpoint the records' config declared primary (endpoints.primary)
+
+
+def endpoint_column(name: str) -> str:
+    """The frame column of an endpoint's per-run value (hardest-class accuracy keeps its ``hardest_acc``)."""
+    return "hardest_acc" if name == "hardest_accuracy" else f"ep_{name}"
 
 
 def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.ndarray, tuple | None] | None:
@@ -65,6 +76,16 @@ def hardest_correctness(record: dict[str, Any]) -> tuple[tuple[str, ...], np.nda
     return paths, correct, units
 
 
+def record_endpoints(record: dict[str, Any]) -> tuple[dict[str, float], dict[str, np.ndarray]] | None:
+    """Every endpoint of a record computed from its stored probabilities (:func:`benchmark.endpoints.all_endpoints`),
+    or None without predictions: records written before the endpoints existed get them too, unchanged."""
+    pred, m = record.get("predictions") or {}, record.get("metrics") or {}
+    classes, hardest = m.get("classes"), record.get("hardest_class")
+    if not pred.get("probs") or not classes or hardest not in classes:
+        return None
+    return all_endpoints(pred["labels"], pred["probs"], classes.index(hardest))
+
+
 def _confusion(record: dict[str, Any]) -> tuple[list[str], np.ndarray] | None:
     m = record.get("metrics") or {}
     if not m.get("confusion_matrix") or not m.get("classes"):
@@ -88,7 +109,34 @@ def _slim(record: dict[str, Any], data: StudyData, interned: dict[tuple, tuple])
             data.confusion[record["run_id"]] = cm
     data.runs[record["run_id"]] = {"added_counts": {c: int(n) for c, n in (record.get("added_counts") or {}).items()
                                                     if n}, "synthetic": record.get("synthetic")}
-    return {k: v for k, v in record.items() if k != "predictions"}
+    return {**{k: v for k, v in record.items() if k != "predictions"}, "_endpoints": _keep_endpoints(record, data)}
+
+
+def _keep_endpoints(record: dict[str, Any], data: StudyData) -> dict[str, float]:
+    """An ok record's endpoint scores (returned) and per-image values (kept in ``data.per_image``)."""
+    ep = record_endpoints(record) if record.get("status") == "ok" else None
+    if ep is None:
+        return {}
+    data.per_image[record["run_id"]] = ep[1]
+    return ep[0]
+
+
+def _frame(slim: list[dict[str, Any]], data: StudyData) -> pd.DataFrame:
+    """The records frame, one ``ep_*`` column per endpoint; sets ``data.primary`` from the records' config."""
+    frame = records_frame(slim)
+    for name in ENDPOINTS:
+        if name != "hardest_accuracy":
+            frame[endpoint_column(name)] = pd.Series([r["_endpoints"].get(name, np.nan) for r in slim],
+                                                     index=frame.index, dtype=float)
+    declared = sorted({declared_primary(r.get("config")) for r in slim})
+    if len(declared) > 1:
+        raise ValueError(f"{data.name}: the records declare different primary endpoints {declared} "
+                         "(config endpoints.primary); expected one per study, declared before running")
+    data.primary = declared[0] if declared else DEFAULT_PRIMARY
+    if data.primary not in PRIMARY_CHOICES:
+        raise ValueError(f"{data.name}: the records declare endpoints.primary={data.primary!r}; expected one of "
+                         + ", ".join(PRIMARY_CHOICES))
+    return frame
 
 
 def study_from_records(records: list[dict[str, Any]], name: str = "study", progress: bool | None = None) -> StudyData:
@@ -98,7 +146,7 @@ def study_from_records(records: list[dict[str, Any]], name: str = "study", progr
     show = len(records) >= PROGRESS_MIN_RECORDS if progress is None else progress
     slim = [_slim(r, data, interned) for r in tqdm(records, desc="aggregating records", unit="run",
                                                    disable=not show, leave=False)]
-    data.frame = records_frame(slim)
+    data.frame = _frame(slim, data)
     return data
 
 
@@ -113,6 +161,6 @@ def load_study(study_dir: str | Path, progress: bool | None = None) -> StudyData
     interned: dict[tuple, tuple] = {}
     slim = [_slim(read_record(p), data, interned)
             for p in tqdm(files, desc="reading records", unit="run", disable=not show, leave=False)]
-    data.frame = records_frame(slim)
+    data.frame = _frame(slim, data)
     data.skipped = load_skipped(study_dir)
     return data

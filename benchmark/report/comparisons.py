@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmark.report.collect import StudyData
+from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS
+from benchmark.report.collect import StudyData, endpoint_column
 from benchmark.report.design import GROUP_KEYS, label_arms, seed_series
 from benchmark.stats import DecisionRule, adjust_study, compare_arms
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
@@ -29,7 +30,7 @@ from benchmark.stats.decision import CI_KEYS
 
 __all__ = ["prepared_frame", "iter_arm_groups", "comparison_pairs", "comparisons_frame", "placebo_of",
            "COMPARISON_COLUMNS", "COMPARISON_HEADERS", "GROUP_KEYS", "ok_runs", "shared_images",
-           "compare_group_arms", "per_seed_correct"]
+           "compare_group_arms", "per_seed_correct", "endpoint_rule"]
 
 PP = ["mean", "sd", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "hier_ci_low", "hier_ci_high",
       "cross_ci_low", "cross_ci_high", "worst_mean", "rule_ci_low", "rule_ci_high"]
@@ -40,6 +41,7 @@ COMPARISON_COLUMNS = [
     "cross_p", "cross_ci_low_pp", "cross_ci_high_pp", "cross_df", "cross_p_holm",
     "boot_ci_low_pp", "boot_ci_high_pp", "hier_ci_low_pp", "hier_ci_high_pp", "wider_ci",
     "n_test_images", "n_units", "resolution_pp", "seeds_needed", "worst_mean_pp", "worst_p", "family_size",
+    "endpoint",
 ]
 COMPARISON_HEADERS = {
     "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "engine": "Engine", "k": "k",
@@ -56,7 +58,7 @@ COMPARISON_HEADERS = {
     "hier_ci_low_pp": "Seeds×units boot CI low", "hier_ci_high_pp": "Seeds×units boot CI high",
     "wider_ci": "Wider boot CI", "n_test_images": "Hardest test images", "n_units": "Independent units",
     "resolution_pp": "1 image (pp)", "seeds_needed": "Seeds for 80 % power", "worst_mean_pp": "Worst-case mean (pp)",
-    "worst_p": "Worst-case p", "family_size": "Family size",
+    "worst_p": "Worst-case p", "family_size": "Family size", "endpoint": "Endpoint (primary)",
 }
 
 
@@ -124,15 +126,24 @@ def ok_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[(rows["status"] == "ok") & rows["hardest_acc"].notna()]
 
 
-def per_seed_correct(rows: pd.DataFrame, data: StudyData, images: list[str]) -> dict[int, np.ndarray]:
-    """{seed: correctness over ``images``} (one ok run per seed: :func:`seed_series` refuses more)."""
+def per_seed_correct(rows: pd.DataFrame, data: StudyData, images: list[str],
+                     endpoint: str = DEFAULT_PRIMARY) -> dict[int, np.ndarray]:
+    """{seed: correctness over ``images``} (one ok run per seed: :func:`seed_series` refuses more), or another
+    endpoint's per-image values (:data:`benchmark.endpoints.ENDPOINTS`, e.g. the true-class probability)."""
     out: dict[int, np.ndarray] = {}
     for rid, seed in zip(rows["run_id"], rows["seed"]):
         if rid in data.correct:
             paths, corr, _ = data.correct[rid]
-            pos = {p: i for i, p in enumerate(paths)}
-            out[int(seed)] = corr[[pos[p] for p in images]]
+            values = corr if endpoint == DEFAULT_PRIMARY else data.per_image.get(rid, {}).get(endpoint)
+            if values is not None:
+                pos = {p: i for i, p in enumerate(paths)}
+                out[int(seed)] = values[[pos[p] for p in images]]
     return out
+
+
+def endpoint_rule(rule: DecisionRule, endpoint: str) -> DecisionRule:
+    """``rule`` for an endpoint: as stated where it has a per-image decomposition, else its seed-level form."""
+    return rule if ENDPOINTS[endpoint].per_image is not None else rule.seed_level()
 
 
 def shared_images(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData) -> tuple[list[str], list | None]:
@@ -151,15 +162,19 @@ def shared_images(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData) -
 
 def compare_group_arms(rows_a: pd.DataFrame, rows_b: pd.DataFrame, data: StudyData, rng: np.random.Generator,
                        n_boot: int = DEFAULT_N_BOOT, label: str = "",
-                       rule: DecisionRule = DecisionRule()) -> dict:
+                       rule: DecisionRule = DecisionRule(), endpoint: str = DEFAULT_PRIMARY) -> dict:
     """:func:`benchmark.stats.compare_arms` on two arms' ok runs, per-image data aligned by path, units
-    from the records, and every seed either arm ran (failed runs too) for the missing-seed sensitivity."""
+    from the records, and every seed either arm ran (failed runs too) for the missing-seed sensitivity.
+    ``endpoint``: what is compared (default hardest-class accuracy); one without per-image values gets
+    seed-level statistics only."""
     a, b = ok_runs(rows_a), ok_runs(rows_b)
     images, units = shared_images(a, b, data)
-    ca = per_seed_correct(a, data, images) if images else None
-    cb = per_seed_correct(b, data, images) if images else None
+    images = images if ENDPOINTS[endpoint].per_image is not None else []
+    ca = per_seed_correct(a, data, images, endpoint) if images else None
+    cb = per_seed_correct(b, data, images, endpoint) if images else None
     design = [int(s) for s in pd.concat([rows_a, rows_b])["seed"]]
-    return compare_arms(seed_series(rows_a, f"{label}/A"), seed_series(rows_b, f"{label}/B"), rng,
+    col = endpoint_column(endpoint)
+    return compare_arms(seed_series(rows_a, f"{label}/A", col), seed_series(rows_b, f"{label}/B", col), rng,
                         correct_a=ca, correct_b=cb, units=units, design_seeds=design, n_boot=n_boot, rule=rule)
 
 
@@ -180,7 +195,9 @@ def _rule_columns(row: dict, rule: DecisionRule) -> dict:
 
 def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed: int = 0,
                       n_boot: int = DEFAULT_N_BOOT, progress: bool | None = None) -> pd.DataFrame:
-    """One row per comparison (:data:`COMPARISON_COLUMNS`), Holm once per family, verdict by ``rule``.
+    """One row per comparison (:data:`COMPARISON_COLUMNS`), Holm once per family, verdict by ``rule``, all on
+    the study's **primary endpoint** (``data.primary``, declared in the records' config; hardest-class accuracy
+    by default). The other endpoints are secondary: :func:`benchmark.report.endpoints.secondary_frame`.
 
     Comparison i draws its bootstrap from ``np.random.default_rng([seed, i])``: reproducible, and one
     comparison's randomness does not depend on how many draws another made.
@@ -188,15 +205,16 @@ def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed
     jobs = [(key, arms, a, b, fam) for key, arms in iter_arm_groups(data.frame)
             for a, b, fam in comparison_pairs(list(arms))]
     show = len(jobs) >= 20 if progress is None else progress
-    rows = []
+    rows, rule = [], endpoint_rule(rule, data.primary)
     for i, (key, arms, a, b, fam) in enumerate(tqdm(jobs, desc="comparisons", disable=not show, leave=False)):
         label = "/".join(str(v) for v in key.values()) + f"/{a}−{b}"
-        st = compare_group_arms(arms[a], arms[b], data, np.random.default_rng([seed, i]), n_boot, label, rule)
+        st = compare_group_arms(arms[a], arms[b], data, np.random.default_rng([seed, i]), n_boot, label, rule,
+                                data.primary)
         rows.append({**key, "family": fam, "comparison": f"{a} − {b}", "arm_a": a, "arm_b": b, **st})
     if not rows:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     rows = [_to_pp(_rule_columns(r, rule)) for r in adjust_study(rows, rule)]  # verdicts on fractions, pp for humans
-    out = pd.DataFrame(rows).reindex(columns=COMPARISON_COLUMNS)
+    out = pd.DataFrame(rows).assign(endpoint=data.primary).reindex(columns=COMPARISON_COLUMNS)
     for c in ("n_test_images", "n_units"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     out["seeds_needed"] = pd.Series([seeds_text(v) for v in out["seeds_needed"]], index=out.index, dtype=object)

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from benchmark.endpoints import ENDPOINTS  # noqa: E402
 
 __all__ = ["plot_forest", "plot_fewshot", "plot_confusion", "plot_aa_z", "plot_aa_p", "save_figure",
            "VERDICT_COLORS"]
@@ -57,7 +58,8 @@ def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     ax.set_yticks(y, [_forest_label(r) for r in rows.itertuples()] if len(rows) else [], fontsize="small")
-    ax.set_xlabel("difference in hardest-class accuracy, A − B (pp)")
+    ep = rows["endpoint"].iloc[0] if "endpoint" in rows and len(rows) else "hardest_accuracy"
+    ax.set_xlabel(f"difference in {ENDPOINTS[ep].title}, A − B (pp)")
     ax.set_title("Paired differences (thick: the verdict rule's interval; thin: seeds × units bootstrap)",
                  fontsize="medium")
     handles = [plt.Line2D([], [], color=c, lw=3.5, label=v) for v, c in VERDICT_COLORS.items()]

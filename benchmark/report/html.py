@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark.report.notrun import NOT_RUN_HEADERS, not_run_frame, ran_datasets, rule_note
 from benchmark.report.artefacts import CALIBRATION_SUMMARY, ReportContext, failures_frame
 from benchmark.report.comparisons import COMPARISON_HEADERS
+from benchmark.report.endpoints import endpoint_note, secondary_html
 from benchmark.report.fewshot import EFFICIENCY_HEADERS
 from benchmark.report.published import PUBLISHED_HEADERS
 from benchmark.report.table1 import TABLE_HEADERS
@@ -68,7 +69,8 @@ def comparison_sentence(r: pd.Series) -> str:
         return head + escape(f"{int(r['n'] or 0)} paired seed(s) (unpaired: {dropped}); nothing can be "
                              "concluded.") + f" Verdict: {tag}."
     units = "" if pd.isna(r.get("n_units")) else f", {int(r['n_units'])} independent test units"
-    text = (f"{r.get('family', 'primary')} comparison; mean difference {_num(r['mean_pp'], sign=True)} pp over "
+    ep = r.get("endpoint") if isinstance(r.get("endpoint"), str) else "hardest_accuracy"
+    text = (f"{r.get('family', 'primary')} comparison on {ep}; mean difference {_num(r['mean_pp'], sign=True)} pp over "
             f"{int(r['n'])} seeds{units} (rule interval {_num(r['rule_ci_low_pp'])} to {_num(r['rule_ci_high_pp'])} pp, "
             f"rule p = {_num(r['rule_p'], 3)}; seed-level t CI {_num(r['ci_low_pp'])} to {_num(r['ci_high_pp'])} pp), "
             f"z = {_num(r['z'], 2)}, Wilcoxon p = {_num(r['wilcoxon_p'], 3)}. The verdict is about "
@@ -265,7 +267,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
     body = [
         f"<h1>scarce-bench report: {escape(ctx.data.name)}</h1>",
         f"<p>{len(ctx.frame)} run records, {int((ctx.frame.get('status') == 'ok').sum()) if len(ctx.frame) else 0} ok. "
-        f"Verdict rule: {escape(ctx.rule.describe())}.</p>",
+        f"Verdict rule: {escape(ctx.rule.describe())}. {escape(endpoint_note(ctx.data.primary))}</p>",
         _section("What was compared", _what_was_compared(ctx)),
         _section("Verdicts", verdicts if len(c) else "<p>No comparisons (no arm pairs with runs).</p>"),
         _section("Caveats", _caveats(ctx, out_dir)),
@@ -273,6 +275,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
                  pub_note + f"<div class=\"scroll\">{html_table(ctx.table, TABLE_HEADERS | PUBLISHED_HEADERS)}</div>"),
         _section("All statistics per comparison",
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
+        _section("Secondary endpoints (unadjusted, no verdict)", secondary_html(ctx)),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Generator leaderboard", _extra_tables(ctx, ("leaderboard", "leaderboard_pairwise"))),
         _section("Synthetic-set audit", _extra_tables(ctx, ("audit",))),

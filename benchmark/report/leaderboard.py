@@ -131,9 +131,10 @@ def leaderboard_of(ctx) -> pd.DataFrame:
     return ctx.__dict__["_leaderboard"]
 
 
-def plot_leaderboard(long: pd.DataFrame, ax):
+def plot_leaderboard(long: pd.DataFrame, ax, endpoint: str = "hardest_accuracy"):
     """Forest: per (group, generator) the gain vs real (circle) and vs its placebo (square), the rule's CI,
     coloured by verdict; then the pairwise differences (diamond). Top to bottom in table order."""
+    from benchmark.endpoints import ENDPOINTS
     from benchmark.report.figures import VERDICT_COLORS
 
     marks = {"vs real": "o", "vs placebo": "s", "pairwise": "D"}
@@ -149,7 +150,7 @@ def plot_leaderboard(long: pd.DataFrame, ax):
     ax.set_yticks(y, labels, fontsize="small")
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
-    ax.set_xlabel("difference in hardest-class accuracy (pp), the verdict rule's interval")
+    ax.set_xlabel(f"difference in {ENDPOINTS[endpoint].title} (pp), the verdict rule's interval")
     ax.set_title("Generator leaderboard: o vs real, s vs count-matched placebo, D generator vs generator",
                  fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
@@ -178,6 +179,6 @@ def write_leaderboard(ctx, out_dir) -> dict:
         paths |= write_table_formats(pair, out_dir, "leaderboard_pairwise", PAIRWISE_HEADERS, digits=3,
                                      md_suffix=note, caption="Generator vs generator, paired by seed")
     fig, ax = plt.subplots(figsize=(10, 1.5 + 0.45 * len(long)))
-    plot_leaderboard(long, ax)
+    plot_leaderboard(long, ax, ctx.data.primary)
     fig.tight_layout()
     return paths | save_figure(fig, out_dir, "leaderboard")
