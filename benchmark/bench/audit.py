@@ -164,9 +164,9 @@ def print_table(res: dict) -> None:
     print(f"| **all** | {sum(ok for v in res['caught'].values() for ok, _, _ in v)} / {tot} |")
     print("\n| honest generator | flagged / total | of which refuse the set (not inherited) |\n|---|---:|---:|")
     for g, f in res["flagged"].items():
-        n = max(1, res["n_honest"][g])
+        m = max(1, res["n_honest"][g])
         new = sum(not r["inherited"] for r in f)
-        print(f"| {g} | {len(f)} / {res['n_honest'][g]} ({100 * len(f) / n:.1f} %) | {new} ({100 * new / n:.1f} %) |")
+        print(f"| {g} | {len(f)} / {res['n_honest'][g]} ({100 * len(f) / m:.1f} %) | {new} ({100 * new / m:.1f} %) |")
     print(f"\naudit time: {res['seconds']:.1f} s for {n} synthetic images = {1000 * res['seconds'] / n:.0f} s per "
           f"1,000 synthetic images (whole audit, CPU, backbone at {res['image_size']} px); of which the keypoint / "
           f"defect-patch detector alone, nothing cached {1000 * res['kp_seconds'] / n:.0f} s per 1,000")
