@@ -20,6 +20,7 @@ from benchmark.cli import compose_config
 from benchmark.config import ConfigError
 from benchmark.data import DatasetError, create_dataset, load_rgb
 from benchmark.data.base import load_mask
+from benchmark.generators import list_generators
 from benchmark.records import load_records, read_record, record_path, records_dir, stale_temp_files
 from benchmark.run import run
 from benchmark.split.manifest import ManifestError, build_split, load_manifest, verify, write_manifest
@@ -295,7 +296,7 @@ def test_manifest_without_hardest_class(over, tmp_path):
 CONFIG_ERRORS = {
     "unknown dataset": (["dataset.name=nope"], KeyError, r"unknown dataset 'nope'; known datasets: demo, "),
     "unknown generator": (["arm=synthetic", "generator.name=nope"], KeyError,
-                          r"unknown generator 'nope'; known generators: augment, cutpaste, diffusion, folder, noise"),
+                          r"unknown generator 'nope'; known generators: " + ", ".join(list_generators())),
     "unknown model": (["model.name=resnet10tt"], ValueError,
                       r"model.name='resnet10tt' is not a timm model \(close: \[.*'resnet10t'.*expected a name"),
     "model without offline weights": (["model.pretrained=true"], KeyError,
