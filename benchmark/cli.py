@@ -64,7 +64,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     p = {"dataset": args.dataset, "root": args.root}
     if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
         p.update(steps=20, seeds=1, lp_steps=20, lp_seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5,
-                 joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64)
+                 joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64, audit_quick=True)
     try:
         run_bench(p, Path(args.out), tuple(args.parts))
     except DatasetError as e:  # the adapter speaks of dataset.root; here the flag is --root
@@ -141,7 +141,8 @@ def _add_bench(sub) -> None:
                    "../shared/data/magnetic_tile beside the project)")
     b.add_argument("--out", default="results/bench")
     b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling"],
-                   choices=["engines", "study", "joblib", "ceiling"])
+                   choices=["engines", "study", "joblib", "ceiling", "audit"],
+                   help="audit (not in the default): the contamination audit's catch / false-flag rates and time")
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
 

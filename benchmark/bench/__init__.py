@@ -214,6 +214,10 @@ def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "stud
                 ceil["finetune_ceiling_vs_naive"] = round(ceil["img_s_2_threads"].iloc[0] / naive, 2)
                 ceil["finetune_ceiling_vs_naive_channels_last"] = round(
                     ceil["img_s_2_threads_channels_last"].iloc[0] / naive, 2)
+        if "audit" in parts:  # the contamination audit: planted copies caught, honest sets flagged, s / 1,000
+            from benchmark.bench.audit import audit_frame
+
+            frames["audit"] = audit_frame(p, root)
     for name, df in frames.items():
         safe_to_csv(df, out_dir / f"{name}.csv", index=False)  # spreadsheet formulas escaped
         print(f"\n== {name} ({out_dir / (name + '.csv')})")

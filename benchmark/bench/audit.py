@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from omegaconf import OmegaConf
 
 from benchmark import PROJECT_ROOT
@@ -33,11 +34,12 @@ def audit_config() -> dict:
     return dict(cfg["audit"])
 
 
-def load(name: str):
+def load(name: str, root: str | None = None):
     from benchmark.data import create_dataset
     from benchmark.split.manifest import load_manifest
 
-    ds = create_dataset(name, root=str(SHARED_MT)) if name == "magnetic_tile" else create_dataset(name)
+    root = root or (str(SHARED_MT) if name == "magnetic_tile" else None)
+    ds = create_dataset(name, root=root) if root else create_dataset(name)
     return ds, load_manifest(PROJECT_ROOT / "datasets" / "splits" / f"{name}.json")
 
 
@@ -85,12 +87,12 @@ def honest_sets(ds, manifest, names: list[str], per_class: int, cache: Path) -> 
 
 
 def bench(name: str, n_victims: int, generators: list[str], per_class: int, work: Path,
-          image_size: int | None = None, no_backbone: bool = False) -> dict:
+          image_size: int | None = None, no_backbone: bool = False, root: str | None = None) -> dict:
     from benchmark.audit import audit_set, keypoint_matches
     from benchmark.data.base import Item
     from benchmark.split.manifest import split_items
 
-    ds, manifest = load(name)
+    ds, manifest = load(name, root)
     cfg = audit_config()
     if image_size:
         cfg["model"] = {**cfg["model"], "image_size": image_size}
@@ -170,6 +172,24 @@ def print_table(res: dict) -> None:
     print(f"\naudit time: {res['seconds']:.1f} s for {n} synthetic images = {1000 * res['seconds'] / n:.0f} s per "
           f"1,000 synthetic images (whole audit, CPU, backbone at {res['image_size']} px); of which the keypoint / "
           f"defect-patch detector alone, nothing cached {1000 * res['kp_seconds'] / n:.0f} s per 1,000")
+
+
+def audit_frame(p: dict, work: Path) -> pd.DataFrame:
+    """`scarce bench --parts audit`: the benchmark on `p["dataset"]` (printed as above), as one long table:
+    kind (planted / honest / time), name, n, of_total, rate."""
+    quick = p.get("audit_quick", False)
+    res = bench(p["dataset"], 2 if quick else 8, ["cutpaste", "noise"] if quick else
+                ["cutpaste", "augment", "diffusion", "noise"], 20 if quick else 100, work / "audit", root=p.get("root"))
+    print_table(res)
+    rows = [("planted", how, sum(ok for ok, _, _ in v), len(v)) for how, v in res["caught"].items()]
+    rows += [("honest", g, len(f), res["n_honest"][g]) for g, f in res["flagged"].items()]
+    df = pd.DataFrame(rows, columns=["kind", "name", "n", "of_total"])
+    df["rate"] = (df["n"] / df["of_total"]).round(4)
+    per_1000 = {"s_per_1000_whole_audit": 1000 * res["seconds"] / res["n_images"],
+                "s_per_1000_detector_uncached": 1000 * res["kp_seconds"] / res["n_images"]}
+    df = pd.concat([df, pd.DataFrame([("time", k, round(v, 1), None, None) for k, v in per_1000.items()],
+                                     columns=df.columns)], ignore_index=True)
+    return df.assign(dataset=res["dataset"])
 
 
 def main(argv: list[str] | None = None) -> int:

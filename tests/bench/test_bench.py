@@ -91,3 +91,17 @@ def test_bench_root_reaches_every_child_and_a_missing_folder_names_the_flag(tmp_
                      "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and "--root DIR" in err
+
+
+@pytest.mark.slow
+def test_bench_audit_part_prints_catch_and_false_flag_rates(tmp_path, capsys):
+    frames = run_bench({"dataset": "demo", "audit_quick": True}, tmp_path, ("audit",))
+    df = pd.read_csv(tmp_path / "audit.csv")
+    planted = df[df["kind"] == "planted"]
+    assert len(planted) == 18 and (planted["of_total"] == 2).all()
+    assert (planted["rate"] == 1.0).all(), planted  # every transform of both victims caught
+    honest = df[df["kind"] == "honest"]
+    assert set(honest["name"]) == {"cutpaste", "noise"} and (honest["n"] == 0).all()
+    t = df[df["kind"] == "time"].set_index("name")["n"]
+    assert t["s_per_1000_whole_audit"] > 0 and t["s_per_1000_detector_uncached"] > 0
+    assert "| **all** | 36 / 36 |" in capsys.readouterr().out and set(frames) == {"audit"}
