@@ -30,16 +30,18 @@ def grey(img: Image.Image, f: float = 1.0) -> np.ndarray:
     return a
 
 
-def best_ncc(a: np.ndarray, p: np.ndarray) -> tuple[float, tuple[int, int]]:
+def best_ncc(a: np.ndarray, p: np.ndarray, sums: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[float, tuple[int, int]]:
     """(max TM_CCOEFF_NORMED of patch `p` over image `a`, its (x, y)) over windows whose grey-level std is
     within STD_RATIO of the patch's: on a flat window (a blank image, a mask) the NCC is 0/0 and OpenCV
     returns 1.0, which is no evidence of a copy; a pasted patch keeps its own spread (NCC is blind to
-    brightness and contrast; the ratio allows contrast changes up to 2x). (-1, (0, 0)) when none counts."""
+    brightness and contrast; the ratio allows contrast changes up to 2x). (-1, (0, 0)) when none counts.
+    `sums`: `cv2.integral2(a)[:2]` when the caller slides many patches over one image (computed once)."""
     h, w = p.shape
     if h > a.shape[0] or w > a.shape[1]:
         return -1.0, (0, 0)
     r = cv2.matchTemplate(a, p, cv2.TM_CCOEFF_NORMED)  # (H - h + 1, W - w + 1)
-    s1, s2 = cv2.integral2(a.astype(np.float64))[:2]
+    s1, s2 = sums if sums is not None else cv2.integral2(a.astype(np.float64))[:2]
     box = lambda t: t[h:, w:] - t[:-h, w:] - t[h:, :-w] + t[:-h, :-w]  # noqa: E731  window sums, r's shape
     n, ps = float(h * w), float(p.std())
     std = np.sqrt(np.maximum(box(s2) / n - (box(s1) / n) ** 2, 0.0))
@@ -74,10 +76,10 @@ class DefectPatches:
         """(best native-resolution NCC of any reference defect patch in `img`, that reference's index)."""
         native = grey(img)
         coarse = grey(img, self.f) if self.f < 1 else native
-        hits = []
+        hits, sums = [], cv2.integral2(coarse.astype(np.float64))[:2]  # one image, every patch slides over it
         for k, (i, c, _) in enumerate(self.patches):
             if i not in exclude:
-                v, xy = best_ncc(coarse, c)
+                v, xy = best_ncc(coarse, c, sums)
                 if v > 0:
                     hits.append((v, k, xy))
         best = (0.0, -1)
