@@ -126,21 +126,32 @@ def test_waits_for_the_cell_lock_then_reuses_the_record(study, caplog):
     path = record_path(sdir, first["run_id"])
     content = path.read_bytes()
     path.unlink()
-    held = threading.Event()
+    held, waiting = threading.Event(), threading.Event()
 
-    def other_job():  # another sweep holds the cell, then finishes it
+    class Seen(logging.Handler):  # the run says it waits: only then may the other job finish the cell
+        def emit(self, record):
+            if "waiting for it to finish the cell" in record.getMessage():
+                waiting.set()
+
+    def other_job():  # another sweep holds the cell until this run waits on it, then finishes it
         with cell_lock(sdir, first["run_id"]):
             held.set()
-            time.sleep(1.0)
+            waiting.wait(timeout=120)  # a fixed sleep raced the run's own set-up on a loaded machine
             path.write_bytes(content)
 
+    seen = Seen(level=logging.INFO)
+    logging.getLogger("scarce").addHandler(seen)
     t = threading.Thread(target=other_job)
     t.start()
     held.wait()
     caplog.set_level(logging.INFO, logger="scarce")
     caplog.clear()
-    rec = run(cfg_for(over, "arm=real", "seed=5"))
-    t.join()
+    try:
+        rec = run(cfg_for(over, "arm=real", "seed=5"))
+    finally:
+        waiting.set()
+        t.join()
+        logging.getLogger("scarce").removeHandler(seen)
     assert "waiting for it to finish the cell" in caplog.text and "ok record exists" in caplog.text
     assert rec["predictions"] == first["predictions"] and path.read_bytes() == content  # not trained again
 
