@@ -75,6 +75,12 @@ def test_schema_defaults_are_the_yaml_defaults():
     (["threads=-1"], 'threads=-1: expected an integer >= 1, or "auto"'),
     (["k=0"], "k=0: expected at least 1 real label per class"),
     (["split.group=oops"], "split.group='oops': expected null or near_duplicate"),
+    (["split.fractions={train:0.5,selection:0.3,test:0.3}"], "split.fractions={'train': 0.5, 'selection': 0.3, "
+     "'test': 0.3}: expected null (train 0.6 / selection 0.2 / test 0.2) or {train, selection, test}: numbers in "
+     "(0, 1) summing to 1"),
+    (["split.fractions={train:0.5,test:0.5}"], "split.fractions={'train': 0.5, 'test': 0.5}: expected null"),
+    (["split.fractions={train:0,selection:0.5,test:0.5}"], "split.fractions={'train': 0, 'selection': 0.5, 'test': "
+                                                           "0.5}: expected null"),
     (["audit.thresholds.cosine=2"], "audit.thresholds.cosine=2: expected a number in [-1, 1]"),
     (["endpoints.primary=auc"], "endpoints.primary='auc': expected one of hardest_accuracy, hardest_ap, hardest_prob, "
                                 "balanced_accuracy"),

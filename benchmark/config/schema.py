@@ -143,9 +143,19 @@ class Synthetic:
     classes: Any = spec(None, class_list, CLASSES_EXPECTED)
 
 
+SPLIT_NAMES = ("train", "selection", "test")
+FRACTIONS_EXPECTED = "null (train 0.6 / selection 0.2 / test 0.2) or {train, selection, test}: numbers in (0, 1) summing to 1"
+
+
+def split_fractions(v) -> bool:
+    return v is None or (isinstance(v, dict) and set(v) == set(SPLIT_NAMES) and all(
+        is_num(x) and 0 < x < 1 for x in v.values()) and abs(sum(v.values()) - 1) <= 1e-6)
+
+
 @dataclass
 class Split:
     manifest: Any = spec(None, path_like(), "null or a manifest path")
+    fractions: Any = spec(None, split_fractions, FRACTIONS_EXPECTED)
     group: Any = spec(None, one_of("near_duplicate", null=True), "null or near_duplicate")
     group_max_bits: int = spec(8, ints(0, 128), "an integer in [0, 128]")
 

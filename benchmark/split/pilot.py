@@ -46,11 +46,12 @@ def make_classification_split(task, cfg: dict, seed: int, pilot_seeds: list[int]
     if out.exists() and not force:
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
     set_threads(cfg.get("threads", 1))
-    options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")}
+    # the dataset's default fractions reach build_split as split.fractions (conf/config.yaml), not as an option
+    options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root", "split_fractions")}
     split_cfg = cfg.get("split") or {}
     group = {"method": split_cfg["group"], "max_bits": split_cfg.get("group_max_bits", 8)} \
         if split_cfg.get("group") else None
-    manifest = build_split(dataset, seed=seed, options=options, group=group)
+    manifest = build_split(dataset, seed=seed, fractions=split_cfg.get("fractions"), options=options, group=group)
     if hardest:
         cls, evidence = fixed_hardest(hardest, dataset.classes, reason)
     else:

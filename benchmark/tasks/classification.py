@@ -36,7 +36,9 @@ class Classification(Task):
         total_steps(cfg["trainer"], 1)  # max_steps xor epochs
 
     def load_dataset(self, dcfg: dict):
-        return create_dataset(dcfg["name"], **{k: v for k, v in dcfg.items() if k not in ("name", "task")})
+        # split_fractions is read by `scarce split` (split.fractions), not by the adapter
+        return create_dataset(dcfg["name"], **{k: v for k, v in dcfg.items()
+                                               if k not in ("name", "task", "split_fractions")})
 
     def seed_groups(self, cfg: dict, seeds: list[int]) -> list[tuple[int | None, list[int]]]:
         # Without k all seeds share one training set (one engine call, vectorised where possible);
