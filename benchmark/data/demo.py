@@ -34,7 +34,9 @@ if __name__ == "__main__":
 SIZE = 64
 NOMINAL = "good"
 # Order matters only for seeding (class index); the taxonomy itself is sorted by the adapter.
-DEMO_COUNTS = {"good": 150, "scratch": 60, "hole": 60, "crack": 60, "stain": 60, "pit": 30}
+# pit is scarce where it matters, in train (21 of 60 with the demo's split fractions, conf/dataset/demo.yaml),
+# yet has 30 test images, so that one test image moves its accuracy by 3.3 points, not 17.
+DEMO_COUNTS = {"good": 150, "scratch": 80, "hole": 80, "crack": 80, "stain": 80, "pit": 60}
 
 _YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
 Segments = list[tuple[float, float, float, float]]

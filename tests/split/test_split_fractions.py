@@ -60,3 +60,23 @@ def test_the_demo_config_declares_its_fractions_and_the_adapter_never_sees_them(
     _, m = freeze(cfg, tmp_path / "split.json")
     assert m["config"]["fractions"] == {"train": 0.4, "selection": 0.1, "test": 0.5}
     assert "split_fractions" not in m["config"]["options"]
+
+
+def test_the_frozen_demo_split_has_30_pit_test_images_and_pit_scarce_in_train():
+    """The demo study's verdicts need test images of its scarce class (one of 6 was 16.7 points); synthetic
+    images can only help where the class is scarce in train. The hardest class is still chosen on selection."""
+    import json
+
+    from benchmark import PROJECT_ROOT
+    from benchmark.data.demo import DEMO_COUNTS
+
+    m = json.loads((PROJECT_ROOT / "datasets" / "splits" / "demo.json").read_text())
+    cfg = OmegaConf.to_container(compose_config(["dataset=demo"]), resolve=True)
+    assert m["config"]["fractions"] == cfg["split"]["fractions"]  # frozen with the fractions the config declares
+    counts = m["counts"]
+    assert {c: sum(counts[s][c] for s in counts) for c in DEMO_COUNTS} == DEMO_COUNTS
+    assert m["hardest"]["class"] == "pit" and m["hardest"]["rule"] == "selection"
+    assert counts["test"]["pit"] >= 30
+    train = counts["train"]
+    assert train["pit"] <= 24 and train["pit"] == min(train.values())
+    assert all(train["pit"] < n for c, n in train.items() if c != "pit")
