@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One command, fresh machine -> installed .venv + the demo study end to end + its report.
 #   bash scripts/demo.sh
-# 3 arms (real / placebo / synthetic) x 5 seeds on the embedded procedural dataset, then `scarce report`.
+# On the embedded procedural dataset (pit: 21 train, 30 test images), feature-bank engine, 15 seeds per arm:
+# real / placebo / cutpaste / demo_oracle (positive control) / noise (negative control), every synthetic set
+# audited before use (conf/experiment/demo.yaml), then `scarce report`: the oracle should come out a gain,
+# noise not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -29,29 +29,37 @@ def read_table(study: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+GENERATORS = {"cutpaste", "demo_oracle", "noise"}  # conf/experiment/demo.yaml's sweep, with real and placebo
+
+
 @pytest.mark.parametrize("launcher", ["basic", "parallel"])
 def test_demo_study_multirun_then_report(tmp_path, launcher):
     extra = [] if launcher == "basic" else ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
-    sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", *TINY, *extra,
+    small = ["seeds=[0,1]", "trainer.views=2", "audit.model.image_size=64", *TINY]
+    sh(BIN / "scarce-run", "-m", "experiment=demo", *small, *extra,
        cwd=tmp_path)  # relative results_root/cache_root defaults resolve against the cwd
     records = sorted((tmp_path / "results" / "demo" / "records").glob("*.json"))
-    assert len(records) == 6  # 3 arms x 2 seeds
+    # 2 seeds x (real + one placebo, count-matched to the equal volume every generator delivers + 3 synthetic)
+    assert len(records) == 2 * (2 + len(GENERATORS))
     assert {json.loads(p.read_text())["status"] for p in records} == {"ok"}
     out = sh(BIN / "scarce", "report", "results/demo", cwd=tmp_path).stdout
     assert "table" in out
-    (row,) = read_table(tmp_path / "results" / "demo")
+    rows = read_table(tmp_path / "results" / "demo")
+    assert {r["generator"] for r in rows} == GENERATORS
     manifest = json.loads((Path(__file__).parents[1] / "datasets/splits/demo.json").read_text())
-    assert row["hardest_class"] == manifest["hardest"]["class"]
-    assert row["n_seeds"] == "2"
-    for col in ("real_acc_pct", "synthetic_acc_pct", "placebo_acc_pct", "gain_pp", "gain_vs_placebo_pp"):
-        assert row[col] != "", col
+    for row in rows:
+        assert row["hardest_class"] == manifest["hardest"]["class"]
+        assert row["n_seeds"] == "2"
+        for col in ("real_acc_pct", "synthetic_acc_pct", "placebo_acc_pct", "gain_pp", "gain_vs_placebo_pp"):
+            assert row[col] != "", col
     assert (tmp_path / "results" / "demo" / "report" / "paired_seeds.png").stat().st_size > 1000
     # rerunning the same sweep finds every ok record and rewrites none of them
     mtimes = [p.stat().st_mtime_ns for p in records]
-    again = sh(BIN / "scarce-run", "-m", "experiment=demo", "seed=range(2)", *TINY, cwd=tmp_path)
+    again = sh(BIN / "scarce-run", "-m", "experiment=demo", *small, cwd=tmp_path)
     assert sorted((tmp_path / "results" / "demo" / "records").glob("*.json")) == records
     assert [p.stat().st_mtime_ns for p in records] == mtimes
-    assert (again.stdout + again.stderr).count("ok record exists") == 6
+    # each of the 3 x 3 jobs finds its 2 seeds' records (the real jobs share one cell, the placebo jobs another)
+    assert (again.stdout + again.stderr).count("ok record exists") == 3 * len(GENERATORS) * 2
 
 
 @pytest.mark.shared_data
