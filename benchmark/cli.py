@@ -23,13 +23,19 @@ def cmd_split(args: argparse.Namespace) -> int:
 
     from benchmark.split.pilot import make_split
 
-    cfg = OmegaConf.to_container(compose_config([f"dataset={args.dataset}", *args.overrides]), resolve=True)
+    folds = [f"split.folds={args.folds}"] if args.folds is not None else []
+    cfg = OmegaConf.to_container(compose_config([f"dataset={args.dataset}", *folds, *args.overrides]), resolve=True)
     out = Path(args.out) if args.out else None
     path, manifest = make_split(cfg, seed=args.seed, pilot_seeds=args.pilot_seeds, hardest=args.hardest,
                                 reason=args.reason, out=out, force=args.force)
     h = manifest["hardest"]
     print(f"wrote {path}")
     print(f"counts: {manifest['counts']}")
+    if manifest.get("folds"):
+        from benchmark.split.folds import fold_counts
+
+        print(f"{manifest['folds']} cross-fitted test folds (train + test above = every non-selection image): "
+              f"{fold_counts(manifest)}")
     print(f"hardest class: {h['class']} ({h['evidence']['description']})")
     leak = manifest.get("leak_check") or {}
     if leak.get("test_with_train_near_duplicate") or leak.get("selection_with_train_near_duplicate"):
@@ -112,6 +118,8 @@ def _add_split(sub) -> None:
     s.add_argument("--reason", default="given on the command line", help="why the hardest class is fixed")
     s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
     s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
+    s.add_argument("--folds", type=int, help="K cross-fitted test folds over every non-selection image "
+                   "(same as split.folds=K; 1 = train / selection / test)")
     s.set_defaults(func=cmd_split)
 
 

@@ -148,6 +148,8 @@ class Split:
     manifest: Any = spec(None, path_like(), "null or a manifest path")
     group: Any = spec(None, one_of("near_duplicate", null=True), "null or near_duplicate")
     group_max_bits: int = spec(8, ints(0, 128), "an integer in [0, 128]")
+    folds: int = spec(1, ints(1, 20), "an integer in [1, 20] (1 = a single split)")
+    fold: Any = spec(None, ints(0, 19, null=True), "null (every fold) or a fold number 0..K-1")
 
 
 @dataclass

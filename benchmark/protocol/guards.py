@@ -54,6 +54,7 @@ def check_common(cfg: dict, task) -> None:
 def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...]) -> dict:
     """The manifest of `dataset` (`split.manifest` or its default), verified on `splits`, with a hardest class,
     and no reported seed among the pilot seeds that chose it."""
+    from benchmark.split.folds import check_folds
     from benchmark.split.manifest import ManifestError, verify_identity
     from benchmark.split.seal import check_seal
     from benchmark.split.validate import check_against_dataset, check_hardest_objects, check_structure
@@ -66,6 +67,7 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     check_seal(manifest, str(mpath), ManifestError)
     verify_identity(manifest, dataset)
     check_structure(manifest, str(mpath))
+    check_folds(manifest, str(mpath))
     check_against_dataset(manifest, dataset, str(mpath))
     verify(manifest, dataset, splits)
     check_hardest_objects(manifest, dataset, str(mpath))

@@ -35,6 +35,9 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
 
     check_threads(cfg.get("threads", 1))  # before any data is read
     task = create_task(cfg["dataset"].get("task") or "classification")
+    folds = (cfg.get("split") or {}).get("folds") or 1
+    if folds != 1 and not task.cross_fitted:
+        raise ValueError(f"split.folds={folds}: the {task.name} task has no cross-fitted folds yet; expected 1")
     return task.make_split(cfg, seed, pilot_seeds, hardest, reason, out, force)
 
 
@@ -50,7 +53,7 @@ def make_classification_split(task, cfg: dict, seed: int, pilot_seeds: list[int]
     split_cfg = cfg.get("split") or {}
     group = {"method": split_cfg["group"], "max_bits": split_cfg.get("group_max_bits", 8)} \
         if split_cfg.get("group") else None
-    manifest = build_split(dataset, seed=seed, options=options, group=group)
+    manifest = build_split(dataset, seed=seed, options=options, group=group, folds=split_cfg.get("folds") or 1)
     if hardest:
         cls, evidence = fixed_hardest(hardest, dataset.classes, reason)
     else:

@@ -25,6 +25,7 @@ from benchmark.train.models import check_model
 class Classification(Task):
     name = "classification"
     engines = ("finetune", "featurebank")
+    cross_fitted = True
 
     @property
     def generators(self):
