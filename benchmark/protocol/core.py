@@ -66,7 +66,7 @@ def fold_views(cfg: dict, task, manifest: dict) -> list[dict]:
     if k == 1:
         if (cfg.get("split") or {}).get("fold") is not None:
             raise ConfigError("split.fold", cfg["split"]["fold"], "null: the manifest is a single split, not folds")
-        return [manifest]
+        return [fold_view(manifest, 0)]  # itself, or its base without the oracle's reserve
     if not task.cross_fitted:
         raise ConfigError("split.manifest", cfg["split"]["manifest"], f"a single split: the {task.name} task has "
                           f"no cross-fitted folds yet, and this manifest has {k}")

@@ -55,6 +55,7 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     """The manifest of `dataset` (`split.manifest` or its default), verified on `splits`, with a hardest class,
     and no reported seed among the pilot seeds that chose it."""
     from benchmark.split.folds import check_folds
+    from benchmark.split.reserve import check_reserve
     from benchmark.split.manifest import ManifestError, verify_identity
     from benchmark.split.seal import check_seal
     from benchmark.split.validate import check_against_dataset, check_hardest_objects, check_structure
@@ -68,6 +69,7 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     verify_identity(manifest, dataset)
     check_structure(manifest, str(mpath))
     check_folds(manifest, str(mpath))
+    check_reserve(manifest, str(mpath))
     check_against_dataset(manifest, dataset, str(mpath))
     verify(manifest, dataset, splits)
     check_hardest_objects(manifest, dataset, str(mpath))

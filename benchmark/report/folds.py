@@ -9,6 +9,8 @@ as it reads a single-split one.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from benchmark.metrics import classification_metrics
@@ -17,9 +19,12 @@ from benchmark.records import run_id
 __all__ = ["FoldMerger", "merge_folds", "union_cell"]
 
 
+PER_FOLD = ("fold", "synthetic_key")  # what differs between the fold runs of one cell (each fold's own set)
+
+
 def union_cell(cell: dict) -> dict:
-    """A fold record's cell without its fold: the identity of the cell over all folds."""
-    return {k: v for k, v in cell.items() if k != "fold"}
+    """A fold record's cell without what is the fold's own: the identity of the cell over all folds."""
+    return {k: v for k, v in cell.items() if k not in PER_FOLD}
 
 
 class FoldMerger:
@@ -50,6 +55,9 @@ def merge_folds(records: list[dict]) -> dict:
     """One record over the union of the folds of `records` (sorted by fold; one cell, one seed)."""
     first, k = records[0], int(records[0]["folds"])
     cell = union_cell(first["cell"]) | {"folds": k}
+    if "synthetic_key" in first["cell"]:  # the K sets together, one key (one set per fold, shared by the seeds)
+        keys = "+".join(str(r["cell"]["synthetic_key"]) for r in records)
+        cell["synthetic_key"] = f"k{k}-" + hashlib.sha256(keys.encode()).hexdigest()[:14]
     merged = {**{key: v for key, v in first.items() if key not in ("fold", "predictions", "metrics")},
               "run_id": run_id(union_cell(first["cell"])), "cell": cell, "folds": k,
               "fold_run_ids": [r["run_id"] for r in records],

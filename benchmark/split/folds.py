@@ -43,20 +43,29 @@ def deal_folds(labels: list[str], groups: np.ndarray | None, pool: list[int], k:
     return fold.tolist()
 
 
-def fold_view(manifest: dict, f: int) -> dict:
-    """The manifest as fold `f` sees it: test = fold f, train = every other fold, selection unchanged.
-    `frozen_sha256` is the stored manifest's identity (run IDs), `fold` / `folds` say which view this is."""
+def fold_view(manifest: dict, f: int, reserve: bool = True) -> dict:
+    """The manifest as fold `f` sees it: test = fold f, train = every other fold, selection unchanged, and
+    (`reserve`) the fold's oracle reserve taken out of train into `reserve_files` (benchmark/split/reserve.py).
+    `frozen_sha256` is the stored manifest's identity (run IDs), `fold` / `folds` say which view this is
+    (a single split has no `fold`: its run IDs stay what they were)."""
     k = n_folds(manifest)
-    if k == 1:
-        return manifest
     if not (isinstance(f, int) and 0 <= f < k):
         raise ValueError(f"split.fold={f!r}: the manifest has {k} folds; expected null (all) or 0..{k - 1}")
+    held = set((manifest.get("reserve") or {}).get("folds", {}).get(str(f), [])) if reserve else set()
+    if k == 1 and not held:
+        return manifest
     pool = manifest["files"]["train"] + manifest["files"]["test"]
-    pool.sort(key=lambda e: (manifest["classes"].index(e["label"]), e["path"]))
-    files = {"train": [e for e in pool if e["fold"] != f], "selection": manifest["files"]["selection"],
-             "test": [e for e in pool if e["fold"] == f]}
+    if k > 1:  # a single split keeps its stored order (its runs' numbers depend on it)
+        pool.sort(key=lambda e: (manifest["classes"].index(e["label"]), e["path"]))
+    test = [e for e in pool if e.get("fold") == f] if k > 1 else manifest["files"]["test"]
+    tested = {e["path"] for e in test}
+    files = {"train": [e for e in pool if e["path"] not in tested and e["path"] not in held],
+             "selection": manifest["files"]["selection"], "test": test}
     counts = {s: {c: sum(e["label"] == c for e in files[s]) for c in manifest["classes"]} for s in SPLITS}
-    return {**manifest, "files": files, "counts": counts, "fold": f,
+    by_path = {e["path"]: e for e in pool}
+    return {**manifest, "files": files, "counts": counts, **({"fold": f} if k > 1 else {}),
+            "reserve_files": [by_path[p] for p in (manifest.get("reserve") or {}).get("folds", {}).get(str(f), [])
+                              if reserve],
             "frozen_sha256": manifest.get("frozen_sha256") or manifest_sha256(manifest)}
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from benchmark.metrics import classification_metrics
 from benchmark.split.hardest import choose_hardest, fixed_hardest
 from benchmark.split.manifest import build_split, default_manifest_path, split_items, write_manifest
+from benchmark.split.reserve import draw_reserve
 from benchmark.train import check_threads, create_engine, set_threads
 
 log = logging.getLogger("scarce.split")
@@ -61,4 +62,6 @@ def make_classification_split(task, cfg: dict, seed: int, pilot_seeds: list[int]
         cls, evidence = choose_hardest(per_seed, manifest["counts"]["train"], dataset.defect_classes)
         evidence["pilot_config"] = {"model": cfg["model"], "trainer": cfg["trainer"]}
     manifest["hardest"] = {"class": cls, "rule": evidence["rule"], "evidence": evidence}
+    if split_cfg.get("reserve") is not None:  # the oracle's withheld real images, drawn once the class is known
+        manifest["reserve"] = draw_reserve(manifest, split_cfg["reserve"], seed)
     return write_manifest(manifest, out), manifest
