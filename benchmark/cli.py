@@ -148,9 +148,10 @@ def _add_bench(sub) -> None:
     b.add_argument("--root", default=None, help="the dataset's folder (default: its adapter's, e.g. "
                    "../shared/data/magnetic_tile beside the project)")
     b.add_argument("--out", default="results/bench")
-    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling"],
-                   choices=["engines", "study", "joblib", "ceiling", "audit"],
-                   help="audit (not in the default): the contamination audit's catch / false-flag rates and time")
+    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling", "folds"],
+                   choices=["engines", "study", "joblib", "ceiling", "folds", "audit"],
+                   help="folds: a 5-fold feature-bank study vs the single-split one (wall time ratio, test size, CI); "
+                   "audit (not in the default): the contamination audit's catch / false-flag rates and time")
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
 
