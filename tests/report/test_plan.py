@@ -123,3 +123,17 @@ def test_sweep_warning_and_seed_count(demo):
     assert sweep_seed_count({"seeds": None}, {"seed": "range(5)"}, ["arm=real", "seed=1,2,3"]) == 3
     assert sweep_seed_count({"seeds": [0, 1]}, {}, ["seed=1,2,3"]) == 2
     assert sweep_seed_count({"seeds": None}, {}, ["seed=4"]) == 1
+
+
+def test_scarce_split_keeps_its_pilots_per_image_outputs_beside_the_manifest(demo, tmp_path):
+    path = tmp_path / "chosen.json"
+    _, manifest = make_split({**demo["cfg"]}, seed=0, pilot_seeds=[1000, 1001], out=path)
+    side, why = load_pilots(path, manifest)
+    assert side is not None, why
+    assert side["pilot_seeds"] == [1000, 1001] and side["pilot_config"] == {k: demo["cfg"][k] for k in ("model", "trainer")}
+    assert "pilot" not in json.dumps(manifest["files"])  # the manifest itself holds no per-image pilot output
+    ev, hardest = manifest["hardest"]["evidence"], manifest["hardest"]["class"]
+    sel = [e["label"] for e in side["images"]]
+    for seed, r in side["runs"].items():  # the sidecar's outputs are the ones the hardest class was chosen by
+        right = sum(p == lab == hardest for p, lab in zip(r["predicted"], sel))
+        assert right / sel.count(hardest) == pytest.approx(ev["selection_accuracy"][seed][hardest])
