@@ -94,7 +94,8 @@ def _row(design: str, images: int, sizes: list[int], endpoint: str, n: int, res:
     return {"design": design, "test_images": images, "groups": len(sizes), "endpoint": endpoint, "seeds": n,
             "mde_pp": res["mde_pp"], "rate": res["rate"], "mc_se": res["se"],
             "warning": "" if res["mde_pp"] <= target else (
-                "not tested (< 2 units)" if res.get("not_tested") else f"MDE > {target:g} pp")}
+                "not tested (< 2 units)" if res.get("not_tested") else f"MDE > {target:g} pp" + (
+                    "" if math.isfinite(res["mde_pp"]) else "; no δ <= 100 pp reaches the power (best rate shown)"))}
 
 
 def plan_table(side: dict, manifest: dict, seeds: list[int], folds: list[int], endpoints=PLAN_ENDPOINTS, *,
@@ -124,14 +125,14 @@ def format_plan(table: pd.DataFrame, manifest_path: Path, manifest: dict, side: 
     head = [f"{manifest_path}: hardest class {hardest!r}; pilots {pilots_path(manifest_path).name}: "
             f"{len(side['runs'])} real-only runs (seeds {side['pilot_seeds'][0]}..{side['pilot_seeds'][-1]}, "
             f"{side['pilot_config']['trainer']['engine']} / {side['pilot_config']['model']['name']}) on "
-            f"{sel_units.size} selection images of it in {len(set(sel_units.tolist()))} units, mean accuracy "
+            f"{sel_units.size} selection images of it in {len(set(sel_units.tolist()))} unit(s), mean accuracy "
             f"{100 * acc:.1f} %",
             f"rule: {rule.describe()}; MDE = smallest planted δ (0.5 pp grid) detected as a gain in "
             f"{100 * rule.power:g} % of {n_sims} simulated A/A-pilot studies (± Monte Carlo SE)",
             f"{'design':<18} {'images':>6} {'groups':>6}  {'endpoint':<16} {'seeds':>5} {'MDE pp':>8} "
             f"{'rate':>6} {'± SE':>5}  note"]
     for r in table.itertuples():
-        mde_txt = f"{r.mde_pp:8.1f}" if math.isfinite(r.mde_pp) else f"{'> 100' if not r.warning.startswith('not') else '–':>8}"
+        mde_txt = f"{r.mde_pp:8.1f}" if math.isfinite(r.mde_pp) else f"{'none' if not r.warning.startswith('not') else '–':>8}"
         rate = f"{100 * r.rate:5.1f}%" if not math.isnan(r.rate) else f"{'–':>6}"
         se = f"{100 * r.mc_se:5.1f}" if not math.isnan(r.mc_se) else f"{'–':>5}"
         head.append(f"{r.design:<18} {r.test_images:>6} {r.groups:>6}  {r.endpoint:<16} {r.seeds:>5} {mde_txt} "
@@ -141,8 +142,9 @@ def format_plan(table: pd.DataFrame, manifest_path: Path, manifest: dict, side: 
         head.append(f"WARNING: {len(bad)} of {len(table)} designs cannot resolve the target {rule.target_effect_pp:g} pp "
                     f"at {100 * rule.power:g} % power (see note)")
     if len(set(sel_units.tolist())) < 3:
-        head.append(f"note: the selection has only {len(set(sel_units.tolist()))} unit(s) of {hardest!r}: the "
-                    "between-unit spread of difficulty the designs are drawn with rests on that")
+        head.append(f"note: the selection has only {len(set(sel_units.tolist()))} unit(s) of {hardest!r}, and every "
+                    "design unit is drawn from those: the designs' groups differ no more than these do, so where the "
+                    "real groups differ more in difficulty the MDEs above are optimistic")
     return "\n".join(head)
 
 

@@ -92,11 +92,14 @@ def mde(values, sel_units, sizes, n_seeds: int, seed, *, rule: DecisionRule = De
     The rate need not rise all the way: a planted gain can only fix images arm A got wrong, so near the
     ceiling it is concentrated on the hard units and a rule that generalises over units sees that spread.
     ``{"mde_pp", "rate", "se", "reached"}``; ``mde_pp`` is ``math.inf`` (``rate``: the best rate seen)
-    when no coarse point up to ``max_pp`` reaches the power."""
+    when no coarse point up to ``max_pp`` (or one step past the pilots' room, where nothing changes) does."""
     def rate(k: int) -> tuple[float, float]:
         return detection_rate(values, sel_units, sizes, n_seeds, k * step_pp / 100.0, seed, rule=rule, **kwargs)
 
-    stride, top = max(1, int(round(coarse_pp / step_pp))), int(round(max_pp / step_pp))
+    # beyond the pilots' room (1 − mean value) every wrong image is made right already: stop one step past it
+    room_pp = 100.0 * (1.0 - float(np.mean(values)))
+    stride = max(1, int(round(coarse_pp / step_pp)))
+    top = int(round(min(max_pp, room_pp + coarse_pp) / step_pp))
     lo, hi, best, seen = 0, None, None, (0.0, 0.0)   # rate(lo) < power (δ = 0 is the null)
     for k in range(stride, top + stride, stride):
         r = rate(min(k, top))
