@@ -92,8 +92,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from benchmark.report.plan import ensure_pilots, format_plan, pilots_needed, plan_table, resolve_manifest, \
-        write_plan
+    from benchmark.report.plan import design_sizes, ensure_pilots, format_plan, pilots_needed, plan_table, \
+        resolve_manifest, write_plan
     from benchmark.split.manifest import load_manifest
     from benchmark.stats import DecisionRule
 
@@ -103,6 +103,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise ValueError(f"{path}: field 'hardest' is empty; expected a split whose hardest class is chosen")
     over = [f"dataset={manifest['dataset']}", f"split.manifest={path.resolve()}", *args.overrides]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
+    if (cfg["dataset"].get("task") or "classification") != "classification":
+        raise ValueError(f"{path}: dataset.task is {cfg['dataset']['task']!r}; expected a classification split "
+                         "(the plan simulates per-image outcomes of the hardest class)")
+    for k in args.folds:  # a design that cannot be is refused before any pilot trains
+        design_sizes(manifest, k)
+    if min(args.seeds) < 2:
+        raise ValueError(f"--seeds {args.seeds}: expected seeds per study >= 2")
     rule = DecisionRule(target_effect_pp=args.target_pp)
     side = ensure_pilots(path, manifest, cfg, args.pilots or pilots_needed(args.seeds), args.pilot_seed)
     table = plan_table(side, manifest, args.seeds, args.folds, args.endpoints, rule=rule, n_sims=args.sims,

@@ -89,13 +89,13 @@ def _plan_warning(cfg: DictConfig) -> None:
 
     from benchmark.report.plan import sweep_warning
 
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    params = HydraConfig.get().sweeper.get("params")
-    params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params or {})
     try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        params = HydraConfig.get().sweeper.get("params")
+        params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params or {})
         line = sweep_warning(plain, sweep_seed_count(plain, params, sys.argv[1:]))
-    except (OSError, ValueError, KeyError) as e:  # a plan that cannot be made is no reason not to sweep
-        line = f"plan: no MDE check ({e})"
+    except Exception as e:  # noqa: BLE001  a plan that cannot be made is no reason not to sweep (the run says why)
+        line = f"plan: no MDE check ({type(e).__name__}: {e})"
     if line:
         log.warning(line)
 

@@ -137,3 +137,18 @@ def test_scarce_split_keeps_its_pilots_per_image_outputs_beside_the_manifest(dem
     for seed, r in side["runs"].items():  # the sidecar's outputs are the ones the hardest class was chosen by
         right = sum(p == lab == hardest for p, lab in zip(r["predicted"], sel))
         assert right / sel.count(hardest) == pytest.approx(ev["selection_accuracy"][seed][hardest])
+
+
+def test_a_sweep_warns_once_before_its_first_cell(demo):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cmd = [str(Path(sys.executable).parent / "scarce-run"), "-m", *demo["over"], "arm=real", "seed=range(5)"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=demo["tmp"],
+                       env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    text = p.stdout + p.stderr
+    assert p.returncode == 0, text[-3000:]
+    warn = "plan: this design (12 hardest-class test images in 12 groups, 5 seeds, hardest_accuracy)"
+    assert text.count(warn) == 1 and text.index(warn) < text.index("ok record exists"), text[-3000:]
