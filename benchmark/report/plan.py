@@ -141,6 +141,10 @@ def format_plan(table: pd.DataFrame, manifest_path: Path, manifest: dict, side: 
     if len(bad):
         head.append(f"WARNING: {len(bad)} of {len(table)} designs cannot resolve the target {rule.target_effect_pp:g} pp "
                     f"at {100 * rule.power:g} % power (see note)")
+    if (table["design"] != "single split").any():
+        head.append("note: a K-fold design tests all train + test images of the class once; the pilots (trained on "
+                    "the train split) model neither its fold models' (K − 1)/K training sets nor their differences, "
+                    "so its K only changes the Monte Carlo draw")
     if len(set(sel_units.tolist())) < 3:
         head.append(f"note: the selection has only {len(set(sel_units.tolist()))} unit(s) of {hardest!r}, and every "
                     "design unit is drawn from those: the designs' groups differ no more than these do, so where the "
