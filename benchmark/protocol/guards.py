@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmark.split.manifest import default_manifest_path, load_manifest, verify
+from benchmark.split.pilots import sidecar_pilot_seeds
 from benchmark.train import check_threads
 
 
@@ -73,8 +74,9 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     check_against_dataset(manifest, dataset, str(mpath))
     verify(manifest, dataset, splits)
     check_hardest_objects(manifest, dataset, str(mpath))
-    pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
+    pilots = [*manifest["hardest"].get("evidence", {}).get("pilot_seeds", []), *sidecar_pilot_seeds(mpath)]
     if set(seeds) & set(pilots):
-        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
-                         f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
+        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds {sorted(set(pilots))} "
+                         f"({mpath}: hardest.evidence.pilot_seeds, or pilot_seeds of its pilots sidecar); "
+                         f"reported seeds must be disjoint from pilot seeds")
     return manifest
