@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.split.folds import n_folds
 from benchmark.split.manifest import default_manifest_path, load_manifest, verify
 from benchmark.split.pilots import hardest_values, load_pilots, pilot_config, pilots_path, write_pilots
 from benchmark.stats.decision import DecisionRule
@@ -44,8 +45,8 @@ def resolve_manifest(target: str) -> Path:
 def design_sizes(manifest: dict, folds: int) -> tuple[int, list[int]]:
     """``(images, sizes)``: the hardest class's test images under a design and its units' sizes (images per
     near-duplicate group; one per image where the split is not grouped)."""
-    if int(folds) != folds or folds < 1 or folds == 2:
-        raise ValueError(f"--folds {folds}: expected 1 (the single split) or K >= 3 cross-fitted folds")
+    if int(folds) != folds or folds < 1:
+        raise ValueError(f"--folds {folds}: expected 1 (the single split) or K >= 2 cross-fitted folds")
     hardest = manifest["hardest"]["class"]
     splits = ("test",) if folds == 1 else ("train", "test")
     units = [e.get("group", f"{s}:{i}") for s in splits for i, e in enumerate(manifest["files"][s])
@@ -166,7 +167,7 @@ def sweep_warning(plain: dict, n_seeds: int, n_sims: int = 400) -> str | None:
     if side is None or n_seeds < 2 or pairs_available(len(side["runs"])) < n_seeds or not manifest["hardest"]:
         return None
     values, units = hardest_values(side, manifest["hardest"]["class"], endpoint)
-    images, sizes = design_sizes(manifest, 1)
+    images, sizes = design_sizes(manifest, n_folds(manifest))  # a K-fold manifest's study tests the union
     rate = 0.0 if len(sizes) < 2 else detection_rate(values, units, sizes, n_seeds, rule.target_effect_pp / 100,
                                                        0, n_sims=n_sims, rule=rule)[0]
     if rate >= rule.power:

@@ -92,8 +92,10 @@ def test_design_sizes_of_single_split_and_folds(demo):
             e["group"] = i // 3 if s == "train" else 1000 + i // 2
     n, sizes = design_sizes(grouped, 1)
     assert n == 12 and sum(sizes) == 12 and len(sizes) < 12
-    with pytest.raises(ValueError, match="expected 1 .* or K >= 3"):
-        design_sizes(m, 2)
+    assert design_sizes(m, 2) == design_sizes(m, 5)  # any K tests every train + test image once
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="expected 1 .* or K >= 2"):
+            design_sizes(m, bad)
 
 
 def test_a_stale_or_broken_sidecar(demo, tmp_path):
