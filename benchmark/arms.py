@@ -1,4 +1,5 @@
-"""Arms differ only in training data: real, real + synthetic, real + count-matched real duplicates."""
+"""Arms differ only in training data: real, real + synthetic, real + count-matched real duplicates, and (with a
+reserve frozen in the split) real + count-matched withheld real images of the target class: the oracle."""
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ from benchmark.data.base import Dataset, Item
 from benchmark.generators import GENERATORS, GenRequest, SyntheticSet
 from benchmark.registry import Registry
 
-ARMS = ("real", "synthetic", "placebo")
+ARMS = ("real", "synthetic", "placebo", "oracle")
 
 
 @dataclass
@@ -77,6 +78,25 @@ def placebo_items(train: list[Item], counts: dict[str, int], seed: int,
         order = rng.permutation(len(pool))
         out += [pool[order[i % len(pool)]] for i in range(n)]
     return out
+
+
+def oracle_arm(dataset: Dataset, train: list[Item], reserve: list[Item], hardest: str, synthetic_cfg: dict) -> ArmData:
+    """The base train split + the first N of the fold's reserve (withheld real images of the hardest class, in
+    their frozen draw order), N = what `synthetic.volume` gives the synthetic arm: what a perfect generator adds."""
+    if not reserve:
+        raise ValueError("arm=oracle: the manifest has no reserve; expected one frozen by `scarce split <dataset> "
+                         "split.reserve=<n or fraction>` (it withholds real train images of the hardest class)")
+    counts = target_counts(synthetic_cfg, hardest, dataset.counts(train))
+    cls = reserve[0].label
+    if set(counts) != {cls}:
+        raise ValueError(f"arm=oracle: synthetic.classes gives {sorted(counts)}; expected only the reserve's class "
+                         f"{cls!r} (the reserve holds withheld images of the hardest class only)")
+    if counts[cls] > len(reserve):
+        raise ValueError(f"arm=oracle: synthetic.volume={synthetic_cfg.get('volume')!r} asks for {counts[cls]} "
+                         f"{cls!r} images but the fold's reserve holds {len(reserve)}; expected a volume <= the "
+                         f"reserve (split.reserve at `scarce split`)")
+    added = reserve[:counts[cls]]
+    return ArmData("oracle", list(train) + added, added, None, {"arm": "oracle", "oracle_counts": {cls: counts[cls]}})
 
 
 def build_arm(arm: str, dataset: Dataset, train: list[Item], train_sha: dict[str, str], hardest: str,

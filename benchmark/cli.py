@@ -1,4 +1,4 @@
-"""`scarce`: the plain CLI (split, report, status, calibrate, audit). Runs themselves go through the Hydra app `scarce-run`."""
+"""`scarce`: the plain CLI (split, report, status, calibrate, plan, audit). Runs themselves go through the Hydra app `scarce-run`."""
 from __future__ import annotations
 
 import argparse
@@ -23,13 +23,19 @@ def cmd_split(args: argparse.Namespace) -> int:
 
     from benchmark.split.pilot import make_split
 
-    cfg = OmegaConf.to_container(compose_config([f"dataset={args.dataset}", *args.overrides]), resolve=True)
+    folds = [f"split.folds={args.folds}"] if args.folds is not None else []
+    cfg = OmegaConf.to_container(compose_config([f"dataset={args.dataset}", *folds, *args.overrides]), resolve=True)
     out = Path(args.out) if args.out else None
     path, manifest = make_split(cfg, seed=args.seed, pilot_seeds=args.pilot_seeds, hardest=args.hardest,
                                 reason=args.reason, out=out, force=args.force)
     h = manifest["hardest"]
     print(f"wrote {path}")
     print(f"counts: {manifest['counts']}")
+    if manifest.get("folds"):
+        from benchmark.split.folds import fold_counts
+
+        print(f"{manifest['folds']} cross-fitted test folds (train + test above = every non-selection image): "
+              f"{fold_counts(manifest)}")
     print(f"hardest class: {h['class']} ({h['evidence']['description']})")
     leak = manifest.get("leak_check") or {}
     if leak.get("test_with_train_near_duplicate") or leak.get("selection_with_train_near_duplicate"):
@@ -89,6 +95,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if paths else 1
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from omegaconf import OmegaConf
+
+    from benchmark.report.plan import design_sizes, ensure_pilots, format_plan, pilots_needed, plan_table, \
+        resolve_manifest, write_plan
+    from benchmark.split.manifest import load_manifest
+    from benchmark.stats import DecisionRule
+
+    path = resolve_manifest(args.target)
+    manifest = load_manifest(path)
+    if not manifest["hardest"]:
+        raise ValueError(f"{path}: field 'hardest' is empty; expected a split whose hardest class is chosen")
+    over = [f"dataset={manifest['dataset']}", f"split.manifest={path.resolve()}", *args.overrides]
+    cfg = OmegaConf.to_container(compose_config(over), resolve=True)
+    if (cfg["dataset"].get("task") or "classification") != "classification":
+        raise ValueError(f"{path}: dataset.task is {cfg['dataset']['task']!r}; expected a classification split "
+                         "(the plan simulates per-image outcomes of the hardest class)")
+    for k in args.folds:  # a design that cannot be is refused before any pilot trains
+        design_sizes(manifest, k)
+    if min(args.seeds) < 2:
+        raise ValueError(f"--seeds {args.seeds}: expected seeds per study >= 2")
+    rule = DecisionRule(target_effect_pp=args.target_pp)
+    side = ensure_pilots(path, manifest, cfg, args.pilots or pilots_needed(args.seeds), args.pilot_seed)
+    table = plan_table(side, manifest, args.seeds, args.folds, args.endpoints, rule=rule, n_sims=args.sims,
+                       seed=args.rng_seed)
+    print(format_plan(table, path, manifest, side, rule, args.sims))
+    for name, p in (write_plan(table, Path(args.out)) if args.out else {}).items():
+        print(f"{name}: {p}")
+    return 0
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     from benchmark.data.fetch import fetch
 
@@ -112,6 +149,8 @@ def _add_split(sub) -> None:
     s.add_argument("--reason", default="given on the command line", help="why the hardest class is fixed")
     s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
     s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
+    s.add_argument("--folds", type=int, help="K cross-fitted test folds over every non-selection image "
+                   "(same as split.folds=K; 1 = train / selection / test)")
     s.set_defaults(func=cmd_split)
 
 
@@ -140,9 +179,10 @@ def _add_bench(sub) -> None:
     b.add_argument("--root", default=None, help="the dataset's folder (default: its adapter's, e.g. "
                    "../shared/data/magnetic_tile beside the project)")
     b.add_argument("--out", default="results/bench")
-    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling"],
-                   choices=["engines", "study", "joblib", "ceiling", "audit"],
-                   help="audit (not in the default): the contamination audit's catch / false-flag rates and time")
+    b.add_argument("--parts", nargs="+", default=["engines", "study", "joblib", "ceiling", "folds"],
+                   choices=["engines", "study", "joblib", "ceiling", "folds", "audit"],
+                   help="folds: a 5-fold feature-bank study vs the single-split one (wall time ratio, test size, CI); "
+                   "audit (not in the default): the contamination audit's catch / false-flag rates and time")
     b.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not speed")
     b.set_defaults(func=cmd_bench)
 
@@ -167,6 +207,24 @@ def _add_calibrate(sub) -> None:
     c.set_defaults(func=cmd_calibrate)
 
 
+def _add_plan(sub) -> None:
+    from benchmark.report.plan import DEFAULT_PILOT_SEED, PLAN_ENDPOINTS
+
+    p = sub.add_parser("plan", help="hardest-class test size and minimum detectable effect per design, from pilots")
+    p.add_argument("target", help="a dataset name (its datasets/splits/<dataset>.json) or a manifest path")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides for pilot runs, e.g. trainer=featurebank")
+    p.add_argument("--seeds", type=int, nargs="+", default=[5, 10, 15, 30], help="seeds per study")
+    p.add_argument("--folds", type=int, nargs="+", default=[1, 3, 5], help="1 = the single split, K = K-fold")
+    p.add_argument("--target-pp", type=float, default=10.0, help="warn when the MDE exceeds this (pp)")
+    p.add_argument("--endpoints", nargs="+", default=list(PLAN_ENDPOINTS), choices=PLAN_ENDPOINTS)
+    p.add_argument("--pilots", type=int, help="pilot runs at least (default: enough A/A pairs, >= 10)")
+    p.add_argument("--pilot-seed", type=int, default=DEFAULT_PILOT_SEED, help="first seed of new pilot runs")
+    p.add_argument("--sims", type=int, default=1000, help="simulated studies per detection rate")
+    p.add_argument("--rng-seed", type=int, default=0, help="seed of the simulations")
+    p.add_argument("--out", help="directory for plan.csv / plan.md / plan.tex")
+    p.set_defaults(func=cmd_plan)
+
+
 def _add_audit(sub) -> None:
     a = sub.add_parser("audit", help="synthetic-set audit: near-copies of test/train images, fidelity, gallery")
     a.add_argument("target", nargs="?", help="a delivery folder (manifest.csv) or a generator name / YAML file")
@@ -188,7 +246,8 @@ def _add_fetch(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_split, _add_report, _add_status, _add_bench, _add_calibrate, _add_audit, _add_fetch):
+    for add in (_add_split, _add_report, _add_status, _add_bench, _add_calibrate, _add_plan, _add_audit,
+                _add_fetch):
         add(sub)  # each adds one subcommand (its arguments and its cmd_* function), in this order
     return p
 

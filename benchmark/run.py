@@ -57,12 +57,47 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
                 raise SystemExit(f"not run: {reason}")
             log.warning("skipped: %s (note: %s)", reason, write_skip_note(plain, reason))
             return {"run_id": None, "status": "skipped", "reason": reason}
+    if HydraConfig.get().mode == RunMode.MULTIRUN and HydraConfig.get().job.num == 0:
+        _plan_warning(cfg)  # once, before the sweep's first cell
     records = run_seeds(cfg)
     record = records[0]
     if record["status"] != "ok" and HydraConfig.get().mode == RunMode.RUN:
         raise SystemExit(f"run {record['run_id']} failed: {record['error']['type']}: "  # non-zero exit
                          f"{record['error']['message']} (rerun it with retry_failed=true)")
     return {"run_id": record["run_id"], "status": record["status"]}
+
+
+def sweep_seed_count(plain: dict, sweeper_params: dict | None, argv: list[str]) -> int:
+    """Seeds per arm of a sweep: ``seeds=[...]`` of the job, else the values of the ``seed`` sweep (the
+    command line's, over ``hydra.sweeper.params``), else 1."""
+    if plain.get("seeds"):
+        return len(plain["seeds"])
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    given = [a for a in argv if a.split("=", 1)[0] == "seed"] or \
+        [f"seed={v}" for k, v in (sweeper_params or {}).items() if k == "seed"]
+    if not given:
+        return 1
+    ov = OverridesParser.create().parse_overrides(given[-1:])[0]
+    return len(list(ov.sweep_string_iterator())) if ov.is_sweep_override() else 1
+
+
+def _plan_warning(cfg: DictConfig) -> None:
+    """`scarce plan`'s one-line warning when the study's own design cannot resolve the rule's target effect
+    (only from an existing pilots sidecar: a sweep never trains pilots)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from benchmark.report.plan import sweep_warning
+
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        params = HydraConfig.get().sweeper.get("params")
+        params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params or {})
+        line = sweep_warning(plain, sweep_seed_count(plain, params, sys.argv[1:]))
+    except Exception as e:  # noqa: BLE001  a plan that cannot be made is no reason not to sweep (the run says why)
+        line = f"plan: no MDE check ({type(e).__name__}: {e})"
+    if line:
+        log.warning(line)
 
 
 CONFIG_EXIT = 2  # a config mistake (schema, composition, override syntax): one line, nothing written

@@ -218,6 +218,10 @@ def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "stud
             from benchmark.bench.audit import audit_frame
 
             frames["audit"] = audit_frame(p, root)
+        if "folds" in parts:  # a 5-fold feature-bank study against the single-split one (benchmark/bench/folds)
+            from benchmark.bench.folds import folds_frame
+
+            frames["folds"] = folds_frame(p, root)
     for name, df in frames.items():
         safe_to_csv(df, out_dir / f"{name}.csv", index=False)  # spreadsheet formulas escaped
         print(f"\n== {name} ({out_dir / (name + '.csv')})")

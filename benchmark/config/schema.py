@@ -158,6 +158,10 @@ class Split:
     fractions: Any = spec(None, split_fractions, FRACTIONS_EXPECTED)
     group: Any = spec(None, one_of("near_duplicate", null=True), "null or near_duplicate")
     group_max_bits: int = spec(8, ints(0, 128), "an integer in [0, 128]")
+    folds: int = spec(1, ints(1, 20), "an integer in [1, 20] (1 = a single split)")
+    fold: Any = spec(None, ints(0, 19, null=True), "null (every fold) or a fold number 0..K-1")
+    reserve: Any = spec(None, lambda v: v is None or (is_int(v) and v >= 1) or (is_num(v) and not is_int(v) and
+                        0 < v < 1), "null, an image count >= 1 (int) or a fraction in (0, 1) (float)")
 
 
 @dataclass

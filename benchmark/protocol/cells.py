@@ -17,12 +17,17 @@ log = logging.getLogger("scarce")
 UNTAGGED_TASKS = ("classification",)
 
 
-def make_cell(cfg: dict, task, mhash: str, arm: ArmData, seed: int, threads: int) -> dict:
+def make_cell(cfg: dict, task, mhash: str, arm: ArmData, seed: int, threads: int, fold: int | None = None) -> dict:
     """`threads` is the resolved torch thread count: float reduction order depends on it, so a run under
     another count is another cell. The task adds what else defines it (model, trainer, volume, ...)."""
     tag = {} if task.name in UNTAGGED_TASKS else {"task": task.name}
-    return {**tag, "dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **arm.cell, "seed": int(seed),
-            **task.cell(cfg, arm), "threads": int(threads)}
+    return {**tag, "dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **fold_of(fold), **arm.cell,
+            "seed": int(seed), **task.cell(cfg, arm), "threads": int(threads)}
+
+
+def fold_of(fold: int | None) -> dict:
+    """A cell's fold of a cross-fitted manifest (absent on a single split: its run IDs stay what they were)."""
+    return {} if fold is None else {"fold": int(fold)}
 
 
 def claim(cfg: dict, sdir: Path, cell: dict) -> dict | None:

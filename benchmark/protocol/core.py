@@ -19,7 +19,9 @@ from benchmark.protocol.cells import claim, make_cell
 from benchmark.protocol.guards import check_common, frozen_manifest, requested_seeds
 from benchmark.protocol.record import base_record, failure
 from benchmark.records import cell_locks, ensure_writable, run_id, write_record
-from benchmark.split.manifest import check_no_synthetic_in_test, manifest_sha256
+from benchmark.config.checks import ConfigError
+from benchmark.split.folds import fold_view, frozen_sha256, n_folds
+from benchmark.split.manifest import check_no_synthetic_in_test
 from benchmark.tasks import create_task
 from benchmark.train import set_threads
 
@@ -45,13 +47,33 @@ def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
     manifest = frozen_manifest(cfg, dataset, seeds, task.verify_splits)
     ensure_writable(study_dir(cfg))
     cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
-    out: dict[int, dict] = {}
-    for subset_seed, group in task.seed_groups(cfg, seeds):
-        arm = task.build_arm(cfg, dataset, manifest, subset_seed, cache)
-        check_no_synthetic_in_test(manifest, arm.added)
-        ensure_audited(cfg, dataset, manifest, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
-        out.update(_run_group(cfg, task, dataset, manifest, arm, group, threads, t0))
-    return [out[s] for s in seeds]
+    out: list[dict] = []
+    for view in fold_views(cfg, task, manifest):  # a single split is its own one view
+        got: dict[int, dict] = {}
+        for subset_seed, group in task.seed_groups(cfg, seeds):
+            arm = task.build_arm(cfg, dataset, view, subset_seed, cache)
+            check_no_synthetic_in_test(view, arm.added)
+            ensure_audited(cfg, dataset, view, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
+            got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0))
+        out += [got[s] for s in seeds]
+    return out
+
+
+def fold_views(cfg: dict, task, manifest: dict) -> list[dict]:
+    """The manifests this job runs on: the single split, or of a K-fold manifest fold `split.fold` (null =
+    every fold, one after the other: the feature bank embeds each image once for all of them)."""
+    k = n_folds(manifest)
+    if k == 1:
+        if (cfg.get("split") or {}).get("fold") is not None:
+            raise ConfigError("split.fold", cfg["split"]["fold"], "null: the manifest is a single split, not folds")
+        return [fold_view(manifest, 0)]  # itself, or its base without the oracle's reserve
+    if not task.cross_fitted:
+        raise ConfigError("split.manifest", cfg["split"]["manifest"], f"a single split: the {task.name} task has "
+                          f"no cross-fitted folds yet, and this manifest has {k}")
+    fold = cfg["split"].get("fold")
+    if fold is not None and not 0 <= fold < k:
+        raise ConfigError("split.fold", fold, f"null (every fold) or 0..{k - 1}: the manifest has {k} folds")
+    return [fold_view(manifest, f) for f in (range(k) if fold is None else [fold])]
 
 
 def checked_config(cfg: dict):
@@ -73,8 +95,8 @@ def checked_config(cfg: dict):
 def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
                t0: float) -> dict[int, dict]:
     """Lock the cells (another sweep may be on them), keep the records that exist, fit the rest."""
-    mhash, sdir = manifest_sha256(manifest), study_dir(cfg)
-    cells = {s: make_cell(cfg, task, mhash, arm, s, threads) for s in seeds}
+    mhash, sdir = frozen_sha256(manifest), study_dir(cfg)  # a fold's view: the stored manifest's hash
+    cells = {s: make_cell(cfg, task, mhash, arm, s, threads, manifest.get("fold")) for s in seeds}
     rids = {s: run_id(c) for s, c in cells.items()}
     with cell_locks(sdir, list(rids.values())):  # files named by a run ID are written only under its lock
         out = {s: rec for s, c in cells.items() if (rec := claim(cfg, sdir, c)) is not None}
@@ -88,7 +110,8 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
                 record.update(results[s])
                 record.setdefault("timings", {}).update(total_s=time.perf_counter() - t0, seeds_in_job=len(todo))
                 path = write_record(sdir, record)
-                log.info("%s %s seed=%s %s: %s -> %s", record["status"], arm.arm, s, dataset.name,
+                log.info("%s %s seed=%s%s %s: %s -> %s", record["status"], arm.arm, s,
+                         f" fold={manifest['fold']}/{manifest['folds']}" if "fold" in manifest else "", dataset.name,
                          task.summary(record), path)
                 out[s] = record
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmark.split.manifest import default_manifest_path, load_manifest, verify
+from benchmark.split.pilots import sidecar_pilot_seeds
 from benchmark.train import check_threads
 
 
@@ -54,6 +55,8 @@ def check_common(cfg: dict, task) -> None:
 def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...]) -> dict:
     """The manifest of `dataset` (`split.manifest` or its default), verified on `splits`, with a hardest class,
     and no reported seed among the pilot seeds that chose it."""
+    from benchmark.split.folds import check_folds
+    from benchmark.split.reserve import check_reserve
     from benchmark.split.manifest import ManifestError, verify_identity
     from benchmark.split.seal import check_seal
     from benchmark.split.validate import check_against_dataset, check_hardest_objects, check_structure
@@ -66,11 +69,14 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     check_seal(manifest, str(mpath), ManifestError)
     verify_identity(manifest, dataset)
     check_structure(manifest, str(mpath))
+    check_folds(manifest, str(mpath))
+    check_reserve(manifest, str(mpath))
     check_against_dataset(manifest, dataset, str(mpath))
     verify(manifest, dataset, splits)
     check_hardest_objects(manifest, dataset, str(mpath))
-    pilots = manifest["hardest"].get("evidence", {}).get("pilot_seeds", [])
+    pilots = [*manifest["hardest"].get("evidence", {}).get("pilot_seeds", []), *sidecar_pilot_seeds(mpath)]
     if set(seeds) & set(pilots):
-        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds used to choose the "
-                         f"hardest class {pilots}; reported seeds must be disjoint from pilot seeds")
+        raise ValueError(f"seed(s) {sorted(set(seeds) & set(pilots))} are pilot seeds {sorted(set(pilots))} "
+                         f"({mpath}: hardest.evidence.pilot_seeds, or pilot_seeds of its pilots sidecar); "
+                         f"reported seeds must be disjoint from pilot seeds")
     return manifest

@@ -16,6 +16,7 @@ def base_record(cfg: dict, task, seed: int, cell: dict, manifest: dict, dataset,
             "config": {**cfg, "seed": seed, "seeds": None}, "hardest_class": manifest["hardest"]["class"],
             "hardest_rule": manifest["hardest"].get("rule"),
             "hardest_evidence": {k: ev[k] for k in EVIDENCE_KEYS if k in ev},
+            **({"fold": manifest["fold"], "folds": manifest["folds"]} if "fold" in manifest else {}),
             "train_counts": dataset.counts(arm.train), "added_counts": dataset.counts(arm.added),
             "synthetic": synthetic_info(arm), "versions": library_versions(), "threads": threads}
 

@@ -17,10 +17,19 @@ def _num(x, fmt: str) -> str:
 def classification_lines(table: pd.DataFrame, rule: DecisionRule) -> list[str]:
     """comparisons.csv: differences in pp; the rule's p is Holm-adjusted within the family."""
     level = f"{100 * rule.confidence:g} %"
-    return [f"{r.dataset} [{r.hardest_class}] {r.comparison}: {_num(r.mean_pp, '+.1f')} pp, {level} CI "
-            f"[{_num(r.rule_ci_low_pp, '+.1f')}, {_num(r.rule_ci_high_pp, '+.1f')}], {rule.p} "
-            f"{_num(r.rule_p, '.3g')}, {int(r.n)} seeds -> {r.verdict}"
-            for r in table[table["family"] == "primary"].itertuples()]
+
+    def line(r) -> str:
+        share = getattr(r, "oracle_share", math.nan)
+        return (f"{r.dataset} [{r.hardest_class}] {r.comparison}: {_num(r.mean_pp, '+.1f')} pp, {level} CI "
+                f"[{_num(r.rule_ci_low_pp, '+.1f')}, {_num(r.rule_ci_high_pp, '+.1f')}], {rule.p} "
+                f"{_num(r.rule_p, '.3g')}, {int(r.n)} seeds -> {r.verdict}"
+                + ("" if pd.isna(share) else f" ({share:.2f} of the oracle's gain)"))
+    out = [line(r) for r in table[table["family"] == "primary"].itertuples()]
+    for r in table[table["family"] == "control"].itertuples():  # the known-answer control: is the design powered?
+        out.append(f"control: {line(r)}" + ("; even the oracle (withheld real images) is not resolved: this design "
+                                             "cannot resolve real information at this size" if r.verdict != "gain"
+                                             else ""))
+    return out
 
 
 def detection_lines(table: pd.DataFrame, rule: DecisionRule) -> list[str]:

@@ -21,8 +21,9 @@ AUDIT_HEADERS = {"generator": "Generator", "set": "Set key", "n_images": "Images
 def audit_frame(data: StudyData) -> pd.DataFrame:
     """One row per (audited synthetic set, class): flag counts, flagged files and fidelity per class."""
     rows, seen = [], set()
-    for rid, meta in sorted(data.runs.items()):
-        syn = meta.get("synthetic") or {}
+    sets = [syn or {} for _, meta in sorted(data.runs.items())  # a K-fold run: each fold's own set
+            for syn in meta.get("synthetic_sets") or [meta.get("synthetic")]]
+    for syn in sets:
         audit = syn.get("audit")
         if not audit or (syn.get("key"), syn.get("content_sha256")) in seen:
             continue

@@ -16,6 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS, PRIMARY_CHOICES, all_endpoints, declared_primary
+from benchmark.report.folds import FoldMerger
 from benchmark.report.notrun import load_skipped
 from benchmark.records import read_record, records_dir
 from benchmark.report.columns import records_frame
@@ -108,7 +109,8 @@ def _slim(record: dict[str, Any], data: StudyData, interned: dict[tuple, tuple])
         if cm is not None:
             data.confusion[record["run_id"]] = cm
     data.runs[record["run_id"]] = {"added_counts": {c: int(n) for c, n in (record.get("added_counts") or {}).items()
-                                                    if n}, "synthetic": record.get("synthetic")}
+                                                    if n}, "synthetic": record.get("synthetic"),
+                                 "synthetic_sets": record.get("fold_synthetic") or [record.get("synthetic")]}
     return {**{k: v for k, v in record.items() if k != "predictions"}, "_endpoints": _keep_endpoints(record, data)}
 
 
@@ -144,8 +146,10 @@ def study_from_records(records: list[dict[str, Any]], name: str = "study", progr
     data = StudyData(frame=pd.DataFrame(), name=name)
     interned: dict[tuple, tuple] = {}
     show = len(records) >= PROGRESS_MIN_RECORDS if progress is None else progress
-    slim = [_slim(r, data, interned) for r in tqdm(records, desc="aggregating records", unit="run",
-                                                   disable=not show, leave=False)]
+    merger = FoldMerger()  # the K fold records of a cell become one run on the union of the folds
+    slim = [_slim(m, data, interned) for r in tqdm(records, desc="aggregating records", unit="run",
+                                                   disable=not show, leave=False) for m in merger.add(r)]
+    slim += [_slim(m, data, interned) for m in merger.finish()]
     data.frame = _frame(slim, data)
     return data
 
@@ -159,8 +163,11 @@ def load_study(study_dir: str | Path, progress: bool | None = None) -> StudyData
     show = len(files) >= PROGRESS_MIN_RECORDS if progress is None else progress
     data = StudyData(frame=pd.DataFrame(), name=Path(study_dir).resolve().name)
     interned: dict[tuple, tuple] = {}
-    slim = [_slim(read_record(p), data, interned)
-            for p in tqdm(files, desc="reading records", unit="run", disable=not show, leave=False)]
+    merger = FoldMerger()
+    slim = [_slim(m, data, interned)
+            for p in tqdm(files, desc="reading records", unit="run", disable=not show, leave=False)
+            for m in merger.add(read_record(p))]
+    slim += [_slim(m, data, interned) for m in merger.finish()]
     data.frame = _frame(slim, data)
     data.skipped = load_skipped(study_dir)
     return data

@@ -41,7 +41,7 @@ COMPARISON_COLUMNS = [
     "cross_p", "cross_ci_low_pp", "cross_ci_high_pp", "cross_df", "cross_p_holm",
     "boot_ci_low_pp", "boot_ci_high_pp", "hier_ci_low_pp", "hier_ci_high_pp", "wider_ci",
     "n_test_images", "n_units", "resolution_pp", "seeds_needed", "worst_mean_pp", "worst_p", "family_size",
-    "endpoint",
+    "endpoint", "oracle_share",
 ]
 COMPARISON_HEADERS = {
     "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "engine": "Engine", "k": "k",
@@ -59,6 +59,7 @@ COMPARISON_HEADERS = {
     "wider_ci": "Wider boot CI", "n_test_images": "Hardest test images", "n_units": "Independent units",
     "resolution_pp": "1 image (pp)", "seeds_needed": "Seeds for 80 % power", "worst_mean_pp": "Worst-case mean (pp)",
     "worst_p": "Worst-case p", "family_size": "Family size", "endpoint": "Endpoint (primary)",
+    "oracle_share": "Share of oracle gain",
 }
 
 
@@ -84,8 +85,8 @@ def prepared_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _arm_order(label: str) -> tuple[int, str]:
-    """real, then placebo(s), then synthetic arms, alphabetically within each."""
-    return ({"real": 0, "placebo": 1, "synthetic": 2}.get(label.split("[")[0], 3), label)
+    """real, then placebo(s), then synthetic arms, then the oracle, alphabetically within each."""
+    return ({"real": 0, "placebo": 1, "synthetic": 2, "oracle": 3}.get(label.split("[")[0], 4), label)
 
 
 def iter_arm_groups(frame: pd.DataFrame) -> Iterator[tuple[dict[str, Any], dict[str, pd.DataFrame]]]:
@@ -119,7 +120,26 @@ def comparison_pairs(labels: list[str]) -> list[tuple[str, str, str]]:
     pairs += [(s, "real", "secondary") for s in syn if "real" in labels]
     pairs += [(p, "real", "secondary") for p in plc if "real" in labels]
     pairs += [(a, b, "secondary") for a, b in combinations(syn, 2)]
+    if "oracle" in labels:  # the known-answer control: its own family, never in the primary one's Holm
+        against = plc or (["real"] if "real" in labels else [])
+        pairs += [("oracle", b, "control") for b in against]
+        if plc and "real" in labels:
+            pairs.append(("oracle", "real", "secondary"))
     return pairs
+
+
+def oracle_shares(frame: pd.DataFrame) -> pd.Series:
+    """Per primary row (synthetic[g] − placebo), its mean gain as a share of the oracle's over the same placebo
+    (oracle − placebo, control family) in its group: 1 = as good as that many withheld real images, 0 = no
+    better than duplicates. NaN without an oracle row (or where the oracle gain is 0)."""
+    key = [*GROUP_KEYS, "arm_b"]
+    oracle = frame[(frame["family"] == "control")].set_index(key)["mean_pp"]
+    out = pd.Series(np.nan, index=frame.index, dtype=float)
+    for i, r in frame[frame["family"] == "primary"].iterrows():
+        g = oracle.get(tuple(r[k] for k in key))
+        if g is not None and np.isfinite(g) and g != 0:
+            out[i] = r["mean_pp"] / g
+    return out
 
 
 def ok_runs(rows: pd.DataFrame) -> pd.DataFrame:
@@ -218,6 +238,7 @@ def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed
     for c in ("n_test_images", "n_units"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     out["seeds_needed"] = pd.Series([seeds_text(v) for v in out["seeds_needed"]], index=out.index, dtype=object)
+    out["oracle_share"] = oracle_shares(out)
     return out
 
 

@@ -47,12 +47,13 @@ def _allocate(n: int, fractions: dict[str, float], label: str) -> dict[str, int]
 
 
 def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | None = None,
-                options: dict | None = None, group: dict | None = None) -> dict:
+                options: dict | None = None, group: dict | None = None, folds: int = 1) -> dict:
     """Stratified split of `dataset`; returns the manifest dict (hardest class still unset).
 
     `group` = {"method": "near_duplicate", "max_bits": 8} keeps near-duplicate images (e.g. several
     exposures of one part) in one split; None splits per image. Either way the manifest records how
-    many selection / test images have a near-duplicate in train (`leak_check`)."""
+    many selection / test images have a near-duplicate in train (`leak_check`). `folds` K > 1 deals train and
+    test together into K cross-fitted folds (benchmark/split/folds.py); the selection split is the same."""
     fractions = fractions or {"train": 0.6, "selection": 0.2, "test": 0.2}
     order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
     bits = image_hashes([str(dataset.abspath(it.path)) for it in order])  # (N, 128)
@@ -67,25 +68,22 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
                       **({"parts": dataset.meta["parts_rule"]} if parts else {})}
     else:
         idx, group_info = _per_image_split(order, dataset.classes, fractions, seed), None
+    fold_of = _deal(idx, [it.label for it in order], groups if group_info else None, folds, seed)
     files = {s: [_entry(dataset, order[i]) for i in idx[s]] for s in SPLITS}
-    if group_info:  # each image's independent unit: statistics resample groups, not shots (benchmark/stats/crossed)
-        for s in SPLITS:
-            for e, i in zip(files[s], idx[s]):
-                e["group"] = int(groups[i])
-    _refuse_cross_split_duplicates(files)
-    split_of = [""] * len(order)
     for s in SPLITS:
-        for i in idx[s]:
-            split_of[i] = s
-    leak = {"max_bits": max_bits, **{f"{s}_with_train_near_duplicate": n for s, n in
-                                     cross_split_near_duplicates(bits, split_of, max_bits).items()}}
-    if parts:  # the dataset knows which images show one part: count those too
-        leak |= {f"{s}_sharing_a_part_with_train": n for s, n in same_part_across(parts, split_of).items()}
+        for e, i in zip(files[s], idx[s]):
+            if group_info:  # each image's independent unit: statistics resample groups (benchmark/stats/crossed)
+                e["group"] = int(groups[i])
+            if fold_of and s != "selection":
+                e["fold"] = fold_of[i]
+    _refuse_cross_split_duplicates(files)
+    leak = _leak_check(bits, idx, len(order), parts, max_bits)
     return {
         "manifest_version": MANIFEST_VERSION,
         "dataset": dataset.name,
         "classes": dataset.classes,
         "nominal": dataset.nominal,
+        **({"folds": folds} if fold_of else {}),
         "config": {"seed": seed, "fractions": fractions, "options": options or {}, "group": group_info},
         "counts": {s: _counts(files[s], dataset.classes) for s in SPLITS},
         "leak_check": leak,
@@ -94,6 +92,32 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "scarce_bench": __version__,
     }
+
+
+def _leak_check(bits: np.ndarray, idx: dict[str, list[int]], n: int, parts: list | None, max_bits: int) -> dict:
+    """How many selection / test images have a near-duplicate (or, where the dataset knows, a part) in train."""
+    split_of = [""] * n
+    for s in SPLITS:
+        for i in idx[s]:
+            split_of[i] = s
+    leak = {"max_bits": max_bits, **{f"{s}_with_train_near_duplicate": n for s, n in
+                                     cross_split_near_duplicates(bits, split_of, max_bits).items()}}
+    if parts:  # the dataset knows which images show one part: count those too
+        leak |= {f"{s}_sharing_a_part_with_train": n for s, n in same_part_across(parts, split_of).items()}
+    return leak
+
+
+def _deal(idx: dict[str, list[int]], labels: list[str], groups, folds: int, seed: int) -> dict[int, int] | None:
+    """K > 1: {index: fold} over train + test, and `idx` re-dealt in place to fold 0's view (test = fold 0)."""
+    if folds == 1:
+        return None
+    from benchmark.split.folds import deal_folds
+
+    pool = sorted(idx["train"] + idx["test"])
+    fold_of = dict(zip(pool, deal_folds(labels, groups, pool, folds, seed)))
+    idx["test"] = [i for i in pool if fold_of[i] == 0]
+    idx["train"] = [i for i in pool if fold_of[i] != 0]
+    return fold_of
 
 
 def _per_image_split(order: list[Item], classes: list[str], fractions: dict[str, float],

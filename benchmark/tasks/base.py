@@ -20,6 +20,7 @@ class Task(abc.ABC):
     engines: tuple[str, ...] = ()  # trainer.engine values this task trains with
     verify_splits: tuple[str, ...] = ("train", "test")  # manifest splits every run re-hashes
     vectorised: bool = True  # True: the engine fits a block of seeds in one call; False: one seed per call
+    cross_fitted: bool = False  # True: runs on a manifest of K cross-fitted folds (benchmark/split/folds.py)
 
     @property
     @abc.abstractmethod

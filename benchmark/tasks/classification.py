@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.arms import ArmData, build_arm, few_shot_subset
+from benchmark.arms import ArmData, build_arm, few_shot_subset, oracle_arm
 from benchmark.data import create_dataset
+from benchmark.data.base import Item
 from benchmark.generators import GENERATORS
 from benchmark.metrics import classification_metrics
 from benchmark.split.manifest import file_hashes, split_items, split_units
@@ -25,6 +26,8 @@ from benchmark.train.models import check_model
 class Classification(Task):
     name = "classification"
     engines = ("finetune", "featurebank")
+    cross_fitted = True
+    arms = ("real", "synthetic", "placebo", "oracle")
 
     @property
     def generators(self):
@@ -51,6 +54,9 @@ class Classification(Task):
         train = split_items(manifest, "train")
         if cfg.get("k") is not None:
             train = few_shot_subset(train, int(cfg["k"]), int(subset_seed))
+        if cfg["arm"]["name"] == "oracle":  # the withheld real images of the split (benchmark/split/reserve.py)
+            reserve = [Item(e["path"], e["label"], e.get("mask")) for e in manifest.get("reserve_files", [])]
+            return oracle_arm(dataset, train, reserve, manifest["hardest"]["class"], cfg["synthetic"])
         return build_arm(cfg["arm"]["name"], dataset, train, file_hashes(manifest, "train"),
                          manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache)
 

@@ -36,6 +36,7 @@ def binary_view(dataset):
 @register_task("defect_binary")
 class DefectBinary(Classification):
     name = "defect_binary"
+    cross_fitted = False  # its records score a binary head: the report's fold merge recomputes multi-class metrics
 
     def build_arm(self, cfg: dict, dataset, manifest: dict, subset_seed: int | None, cache: Path) -> ArmData:
         if manifest["hardest"]["class"] == dataset.nominal:
