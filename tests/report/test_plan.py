@@ -19,6 +19,7 @@ from benchmark.split.pilot import make_split
 from benchmark.split.pilots import load_pilots, pilots_path
 
 SEEDS, N = list(range(20)), 10  # the study's seeds; seeds per simulated study
+TEST, TRAIN = 16, 48  # scratch images of the demo (80) in test / train at 0.6 / 0.2 / 0.2
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,8 @@ def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("plan")
     over = ["dataset=demo", "trainer=featurebank", "model=timm", "model.name=resnet10t", "model.image_size=32",
             "trainer.views=1", "trainer.max_steps=50", "threads=1", f"split.manifest={tmp / 'split.json'}",
-            f"results_root={tmp / 'results'}", f"cache_root={tmp / 'cache'}", "study=p", "synthetic.volume=16"]
+            f"results_root={tmp / 'results'}", f"cache_root={tmp / 'cache'}", "study=p", "synthetic.volume=16",
+            "split.fractions=null"]  # 0.6 / 0.2 / 0.2: scratch (80 images) has 16 test, 48 train
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
     make_split(cfg, seed=0, pilot_seeds=[1000], hardest="scratch", reason="test", out=tmp / "split.json")
     manifest = load_manifest(tmp / "split.json")
@@ -42,8 +44,8 @@ def test_plan_mde_against_calibrate_on_the_study_s_own_runs(demo):
     """The plan (A/A pairs of pilots on the selection images, designs drawn like the test set) against
     `scarce calibrate` (real vs placebo at the same seed, on the actual test images) at the plan's MDE.
 
-    Measured (20 seeds, 10 per simulated study, 12 test images): plan 16.5 pp (rate 81.8 % ± 0.9), calibrate's
-    rate there 86.2 % ± 0.8 (≈ 4 SE above), calibrate's own MDE 15.5 pp: the plan is about 1 pp (≈ 6 %)
+    Measured on the 420-image demo (20 seeds, 10 per simulated study, 12 test images): plan 16.5 pp
+    (rate 81.8 % ± 0.9), calibrate's rate there 86.2 % ± 0.8 (≈ 4 SE above), calibrate's own MDE 15.5 pp: the plan is about 1 pp (≈ 6 %)
     conservative, not within Monte Carlo error. Why: a pilot pair is two *different* seeds, whose per-seed
     mean accuracies differ by SD 0.116, while the study's real and placebo runs share a seed (SD 0.102 of
     their per-seed difference); the plan's own machinery on the study's real runs (different-seed pairs)
@@ -51,7 +53,7 @@ def test_plan_mde_against_calibrate_on_the_study_s_own_runs(demo):
     reaches the power at the plan's MDE) and not more than 25 % conservative."""
     table = plan_table(demo["side"], demo["manifest"], [N], [1], ["hardest_accuracy"], n_sims=2000)
     plan = table.iloc[0]
-    assert plan.test_images == 12 and plan.groups == 12 and plan.rate >= 0.8
+    assert plan.test_images == plan.groups == TEST and plan.rate >= 0.8
     data = load_study(demo["tmp"] / "results" / "p")
 
     def calibrated(pp: float) -> tuple[float, float]:
@@ -76,7 +78,7 @@ def test_scarce_plan_uses_the_sidecar_and_writes_the_tables(demo, capsys):
     assert "hardest class 'scratch'" in text and "12 real-only runs (seeds 900..911" in text
     table = pd.read_csv(out / "plan.csv")
     assert len(table) == 2 * 2 * 2 and set(table["design"]) == {"single split", "3-fold cross-fit"}
-    assert set(table["test_images"]) == {12, 48}         # scratch: 12 test, 36 train + 12 test images
+    assert set(table["test_images"]) == {TEST, TEST + TRAIN}  # scratch: its test images; its train + test
     for r in table.itertuples():
         assert f"{r.design:<18} {r.test_images:>6}" in text
     assert "|" in (out / "plan.md").read_text()
@@ -84,14 +86,14 @@ def test_scarce_plan_uses_the_sidecar_and_writes_the_tables(demo, capsys):
 
 def test_design_sizes_of_single_split_and_folds(demo):
     m = demo["manifest"]
-    assert design_sizes(m, 1) == (12, [1] * 12)  # per-image split: every image its own unit
-    assert design_sizes(m, 5) == design_sizes(m, 3) == (48, [1] * 48)
+    assert design_sizes(m, 1) == (TEST, [1] * TEST)  # per-image split: every image its own unit
+    assert design_sizes(m, 5) == design_sizes(m, 3) == (TEST + TRAIN, [1] * (TEST + TRAIN))
     grouped = json.loads(json.dumps(m))
     for s in ("train", "test", "selection"):
         for i, e in enumerate(grouped["files"][s]):
             e["group"] = i // 3 if s == "train" else 1000 + i // 2
     n, sizes = design_sizes(grouped, 1)
-    assert n == 12 and sum(sizes) == 12 and len(sizes) < 12
+    assert n == TEST and sum(sizes) == TEST and len(sizes) < TEST
     assert design_sizes(m, 2) == design_sizes(m, 5)  # any K tests every train + test image once
     for bad in (0, 1.5):
         with pytest.raises(ValueError, match="expected 1 .* or K >= 2"):
@@ -119,7 +121,7 @@ def test_sidecar_pilot_seeds_are_refused_as_reported_seeds(demo):
 def test_sweep_warning_and_seed_count(demo):
     plain = demo["cfg"]
     line = sweep_warning(plain, 5)
-    assert line.startswith("plan: this design (12 hardest-class test images in 12 groups, 5 seeds")
+    assert line.startswith(f"plan: this design ({TEST} hardest-class test images in {TEST} groups, 5 seeds")
     assert sweep_warning({**plain, "split": {**plain["split"], "manifest": "/nowhere/x.json"}}, 5) is None
     assert sweep_seed_count({"seeds": None}, {"seed": "range(5)"}, []) == 5
     assert sweep_seed_count({"seeds": None}, {"seed": "range(5)"}, ["arm=real", "seed=1,2,3"]) == 3
@@ -152,5 +154,5 @@ def test_a_sweep_warns_once_before_its_first_cell(demo):
                        env={**os.environ, "HYDRA_FULL_ERROR": "1"})
     text = p.stdout + p.stderr
     assert p.returncode == 0, text[-3000:]
-    warn = "plan: this design (12 hardest-class test images in 12 groups, 5 seeds, hardest_accuracy)"
+    warn = f"plan: this design ({TEST} hardest-class test images in {TEST} groups, 5 seeds, hardest_accuracy)"
     assert text.count(warn) == 1 and text.index(warn) < text.index("ok record exists"), text[-3000:]
