@@ -70,7 +70,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     p = {"dataset": args.dataset, "root": args.root}
     if args.quick:  # a smoke run of the same code paths (minutes, not tens of minutes)
         p.update(steps=20, seeds=1, lp_steps=20, lp_seeds=1, fb_seeds=3, study_seeds=3, joblib_steps=5,
-                 joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64, audit_quick=True)
+                 joblib_runs=2, joblib_fb_seeds=2, ceiling_s=2, image_size=64, audit_quick=True,
+                 folds=2)
     try:
         run_bench(p, Path(args.out), tuple(args.parts))
     except DatasetError as e:  # the adapter speaks of dataset.root; here the flag is --root

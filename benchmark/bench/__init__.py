@@ -183,7 +183,7 @@ def engines_table(p: dict, root: Path) -> pd.DataFrame:
 
 DEFAULTS = {"dataset": "magnetic_tile", "root": None, "image_size": 96, "steps": 150, "batch_size": 32,
             "seeds": 2, "lp_steps": 600, "lp_seeds": 2, "fb_seeds": 15, "study_seeds": 15, "joblib_steps": 60,
-            "joblib_runs": 4, "joblib_fb_seeds": 8, "ceiling_s": 10, "threads": 2}
+            "joblib_runs": 4, "joblib_fb_seeds": 8, "ceiling_s": 10, "threads": 2, "folds": 5}
 
 
 def run_bench(p: dict, out_dir: Path, parts: tuple[str, ...] = ("engines", "study", "joblib", "ceiling")) -> dict:

@@ -52,8 +52,9 @@ def _design(comp: pd.DataFrame) -> dict:
             "mean_pp": round(float(row["mean_pp"]), 1), "verdict": row["verdict"]}
 
 
-def folds_frame(p: dict, root: Path, k: int = 5) -> pd.DataFrame:
-    """Two rows (single split, K folds) and the wall-time ratio on the K-fold row."""
+def folds_frame(p: dict, root: Path) -> pd.DataFrame:
+    """Two rows (single split, K = `p["folds"]` folds) and the wall-time ratio on the K-fold row."""
+    k = int(p["folds"])
     kpath, _ = _freeze_folds(p, root, k)
     one_s, one = _study(p, root, "bench_single", None, "single_cache")
     k_s, kf = _study(p, root, f"bench_k{k}", kpath, "folds_cache")

@@ -109,10 +109,14 @@ def test_bench_audit_part_prints_catch_and_false_flag_rates(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_bench_folds_part_runs_both_designs_side_by_side(tmp_path):
-    frames = run_bench({"dataset": "demo", "study_seeds": 2, "image_size": 32}, tmp_path, ("folds",))
+    from benchmark.split.manifest import default_manifest_path, load_manifest
+
+    frames = run_bench({"dataset": "demo", "study_seeds": 2, "image_size": 32, "folds": 2}, tmp_path, ("folds",))
     df = pd.read_csv(tmp_path / "folds.csv")
-    assert list(df["design"]) == ["single split", "5 folds"] and set(frames) == {"folds"}
-    one, five = df.iloc[0], df.iloc[1]
-    assert five["test_images"] > 3 * one["test_images"]  # every non-selection pit image, not the test fifth
-    assert five["units"] == five["test_images"]  # the demo split is per image: every image its own unit
-    assert five["wall_vs_single"] == round(five["wall_s"] / one["wall_s"], 2) and one["wall_s"] > 0
+    assert list(df["design"]) == ["single split", "2 folds"] and set(frames) == {"folds"}
+    one, k = df.iloc[0], df.iloc[1]
+    counts = load_manifest(default_manifest_path("demo"))["counts"]
+    assert one["test_images"] == counts["test"]["pit"]
+    assert k["test_images"] == counts["train"]["pit"] + counts["test"]["pit"]  # every non-selection pit image
+    assert k["units"] == k["test_images"]  # the demo split is per image: every image its own unit
+    assert k["wall_vs_single"] == round(k["wall_s"] / one["wall_s"], 2) and one["wall_s"] > 0
