@@ -34,7 +34,7 @@ def test_unknown_task_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["arm=real_plus"], "unknown arm 'real_plus'; known arms: real, synthetic, placebo \\(arms of task 'classif"),
+    (["arm=real_plus"], "unknown arm 'real_plus'; known arms: real, synthetic, placebo, oracle \\(arms of task 'classif"),
     (["dataset=demo_det"], "is a detection dataset .* add task=detection"),
     (["task=detection", "dataset=demo"], "is a classification dataset .* add task=classification"),
     (["trainer=yolo"], "unknown engine 'yolo'; known engines: featurebank, finetune \\(trainer.engine of task 'cl"),
