@@ -51,7 +51,8 @@ def fold_view(manifest: dict, f: int, reserve: bool = True) -> dict:
     k = n_folds(manifest)
     if not (isinstance(f, int) and 0 <= f < k):
         raise ValueError(f"split.fold={f!r}: the manifest has {k} folds; expected null (all) or 0..{k - 1}")
-    held = set((manifest.get("reserve") or {}).get("folds", {}).get(str(f), [])) if reserve else set()
+    reserved = (manifest.get("reserve") or {}).get("folds", {}).get(str(f), []) if reserve else []
+    held = set(reserved)
     if k == 1 and not held:
         return manifest
     pool = manifest["files"]["train"] + manifest["files"]["test"]
@@ -64,8 +65,7 @@ def fold_view(manifest: dict, f: int, reserve: bool = True) -> dict:
     counts = {s: {c: sum(e["label"] == c for e in files[s]) for c in manifest["classes"]} for s in SPLITS}
     by_path = {e["path"]: e for e in pool}
     return {**manifest, "files": files, "counts": counts, **({"fold": f} if k > 1 else {}),
-            "reserve_files": [by_path[p] for p in (manifest.get("reserve") or {}).get("folds", {}).get(str(f), [])
-                              if reserve],
+            "reserve_files": [by_path[p] for p in reserved],
             "frozen_sha256": manifest.get("frozen_sha256") or manifest_sha256(manifest)}
 
 

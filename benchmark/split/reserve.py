@@ -36,7 +36,7 @@ def draw_reserve(manifest: dict, spec, seed: int) -> dict:
     cls = manifest["hardest"]["class"]
     out = {}
     for f in range(n_folds(manifest)):
-        pool = [e for e in fold_view(manifest, f)["files"]["train"] if e["label"] == cls]  # sorted by path
+        pool = [e for e in fold_view(manifest, f)["files"]["train"] if e["label"] == cls]  # the view's order
         n = reserve_size(spec, len(pool))
         units = sorted({e.get("group", e["path"]) for e in pool}, key=str)
         taken: list[str] = []
