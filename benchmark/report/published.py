@@ -13,7 +13,7 @@ import pandas as pd
 
 from benchmark import PROJECT_ROOT
 
-__all__ = ["PUBLISHED_DIR", "normalise", "load_table1", "load_fewshot", "load_oem", "match_dataset",
+__all__ = ["PUBLISHED_DIR", "normalise", "load_table1", "load_fewshot", "load_oem", "load_cosine", "match_dataset",
            "match_table1", "published_columns", "with_published", "published_fewshot"]
 
 PUBLISHED_DIR = PROJECT_ROOT / "results" / "published"
@@ -39,8 +39,9 @@ def _read(name: str, directory: Path | None) -> pd.DataFrame:
 
 
 def load_table1(directory: Path | None = None) -> pd.DataFrame:
-    """SCARCE Table 1: dataset, aliases, industry, hardest_class, real_only_acc_pct, synthetic_acc_pct,
-    gain_pp, z, source, note (one row per dataset)."""
+    """SCARCE Table 1, one row per dataset: dataset, aliases, industry, hardest_class, real_only_acc_pct,
+    synthetic_acc_pct, gain_pp, z, the design as stated (n_seeds_min/max, z_formula, z_correction,
+    placebo_controlled, test_split), test_images (not given: empty), generator, source, note."""
     return _read("scarce_table1.csv", directory)
 
 
@@ -52,6 +53,11 @@ def load_fewshot(directory: Path | None = None) -> pd.DataFrame:
 def load_oem(directory: Path | None = None) -> pd.DataFrame:
     """OEM detection curve: setting, real_images, synthetic_images, metric, value, source, note."""
     return _read("oem_detection.csv", directory)
+
+
+def load_cosine(directory: Path | None = None) -> pd.DataFrame:
+    """SCARCE Figure 1's cosine range: dataset, aliases, measure, cosine_min, cosine_max, source, note."""
+    return _read("scarce_fig1_cosine.csv", directory)
 
 
 def match_dataset(published: pd.DataFrame, dataset: str) -> pd.DataFrame:
