@@ -4,7 +4,7 @@
 (:mod:`.artefacts`) and one line in ``ARTEFACTS``; ``index.html`` (:mod:`.html`) is written last and
 embeds what they wrote. Statistics come from :mod:`benchmark.stats`; reading records from
 :mod:`.collect`; comparisons from :mod:`.comparisons`; rendering from :mod:`.table_formats` / :mod:`.figures`;
-published numbers from :mod:`.published`; the A/A calibration from :mod:`.calibrate`.
+published numbers from :mod:`.published` (side by side with ours: :mod:`.replication`); the A/A calibration from :mod:`.calibrate`.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from benchmark.report.audit import write_audit
 from benchmark.report.html import write_html
 from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.notrun import write_not_run
+from benchmark.report.replication import write_replication
 from benchmark.report.table1 import study_table
 from benchmark.report.table_formats import markdown_table
 from benchmark.stats import DecisionRule
@@ -29,7 +30,7 @@ from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 __all__ = ["write_report", "build_report", "study_table", "markdown_table", "failures_frame", "ARTEFACTS"]
 
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
-    write_table, write_comparisons, write_endpoints, write_failures, write_not_run,
+    write_table, write_comparisons, write_replication, write_endpoints, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
     write_leaderboard, write_audit,
 ]

@@ -66,6 +66,12 @@ class ReportContext:
         return scarce_table(self.frame)
 
     @cached_property
+    def replication(self) -> pd.DataFrame:
+        from benchmark.report.replication import replication_frame
+
+        return replication_frame(self.table, self.comparisons)
+
+    @cached_property
     def curves(self) -> pd.DataFrame:
         return fewshot_curves(self.frame) if is_fewshot(self.frame) else pd.DataFrame()
 

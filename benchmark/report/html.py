@@ -154,6 +154,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
         _section("Caveats", caveats_html(ctx, out_dir)),
         _section("SCARCE-style table (sorted by gain)",
                  pub_note + f"<div class=\"scroll\">{html_table(ctx.table, TABLE_HEADERS | PUBLISHED_HEADERS)}</div>"),
+        _section("Published vs reproduced", _replication(ctx)),
         _section("All statistics per comparison",
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
         _section("Secondary endpoints (unadjusted, no verdict)", secondary_html(ctx)),
@@ -167,6 +168,17 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>scarce-bench: {escape(ctx.data.name)}</title><style>{CSS}</style></head><body>"
             + "".join(body) + "</body></html>\n")
+
+
+def _replication(ctx: ReportContext) -> str:
+    """Published SCARCE Table 1 figures beside ours, with the replication verdict (:mod:`.replication`)."""
+    from benchmark.report.replication import NOTE, REPLICATION_HEADERS
+
+    rep = ctx.replication
+    if rep.empty:
+        return ""
+    return (f"<div class=\"scroll\">{html_table(rep, REPLICATION_HEADERS)}</div>"
+            f"<p class=\"note\">{escape(NOTE.strip().replace('*', ''))}</p>")
 
 
 def _not_run(ctx: ReportContext) -> str:
