@@ -354,7 +354,8 @@ def test_table1_matches_the_published_csv_and_has_configs():
                                              "--out datasets/splits/scarce_table1/marble.json dataset.root=/d")
 
 
-@pytest.mark.parametrize("exp", ["scarce_table1", "scarce_fewshot_pill", "magnetic_tile_full"])
+@pytest.mark.parametrize("exp", ["scarce_table1", "scarce_fewshot_pill", "magnetic_tile_full",
+                                 "scarce_table1_magnetic_tile"])
 def test_experiment_files_compose_and_name_their_command(exp):
     from omegaconf import OmegaConf
 
@@ -373,6 +374,12 @@ def test_experiment_files_compose_and_name_their_command(exp):
         assert cfg.trainer.engine == "featurebank"
         assert sweep.dataset.split(",") == list(TABLE1)
         assert compose_config([f"experiment={exp}"]).skip_unavailable is True
+    if exp == "scarce_table1_magnetic_tile":   # Table 1's design, one dataset, its published hardest class
+        table1 = compose_config(["experiment=scarce_table1", "dataset=magnetic_tile"])
+        assert cfg.split.manifest == table1_manifest("magnetic_tile") == table1.split.manifest
+        assert (cfg.trainer, cfg.model, cfg.synthetic, cfg.generator) == \
+            (table1.trainer, table1.model, table1.synthetic, table1.generator)
+        assert "dataset" not in sweep and cfg.dataset.name == "magnetic_tile"
     if exp == "scarce_fewshot_pill":
         assert str(sweep.k) == "2,3,5"
         assert compose_config([f"experiment={exp}"]).split.manifest == table1_manifest("mvtec_ad_pill")
