@@ -164,7 +164,10 @@ def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
         pub = match_table1(t["dataset"], t["hardest_class"], t1)
         if pub and pub["comparable"] and t["generator"] is not None and not pd.isna(pub.get("gain_pp")):
             rows.append(_row(t, pub, comparisons))
-    return pd.DataFrame(rows, columns=list(REPLICATION_HEADERS))
+    out = pd.DataFrame(rows, columns=list(REPLICATION_HEADERS))
+    for c in ("seeds_for_z_null", "seeds_for_z_synthetic"):   # whole seeds, shown as such (inf stays inf)
+        out[c] = pd.Series([int(v) if math.isfinite(v) else v for v in out[c]], index=out.index, dtype=object)
+    return out
 
 
 NOTE = ("\nReplication: *smaller* / *larger* = our rule interval lies entirely below / above the published gain "
