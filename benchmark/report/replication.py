@@ -44,7 +44,8 @@ __all__ = ["replication_frame", "replication_verdict", "plausibility_cells", "wr
 PUBLISHED_DECIMALS = 1           # Table 1 reports accuracies with one decimal
 SEED_RANGE = (7, 15)             # used where the published row does not state its own
 REPLICATION_HEADERS = {
-    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "generators": "Generators",
+    "dataset": "Dataset", "hardest_class": "Hardest class", "model": "Model", "engine": "Engine",
+    "generators": "Generators",
     "published_real_acc_pct": "Published real-only (%)", "published_synthetic_acc_pct": "Published +Synthgen (%)",
     "published_gain_pp": "Published gain (pp)", "published_z": "Published z",
     "real_acc_pct": "Our real-only (%)", "synthetic_acc_pct": "Our +synthetic (%)", "placebo_acc_pct": "Our placebo (%)",
@@ -136,7 +137,7 @@ def _row(t: pd.Series, pub: dict[str, Any], comps: pd.DataFrame) -> dict[str, An
     m = _num(syn, "n_test_images")
     m = None if math.isnan(m) else int(m)
     lo, hi = _num(syn, "rule_ci_low_pp"), _num(syn, "rule_ci_high_pp")
-    return {"dataset": t["dataset"], "hardest_class": t["hardest_class"], "model": t["model"],
+    return {"dataset": t["dataset"], "hardest_class": t["hardest_class"], "model": t["model"], "engine": t["engine"],
             "generators": f"{g} (ours) vs {pub.get('generator') or 'Synthgen (black box)'}",
             "published_real_acc_pct": float(pub["real_only_acc_pct"]),
             "published_synthetic_acc_pct": float(pub["synthetic_acc_pct"]),
@@ -152,7 +153,8 @@ def _row(t: pd.Series, pub: dict[str, Any], comps: pd.DataFrame) -> dict[str, An
 def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
                       table1: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per study row (group × generator) whose dataset and hardest class match a Table 1 row with a
-    published gain; empty frame when none does."""
+    published gain; empty frame when none does. Few-shot rows (k set) are left out: Table 1 reports training
+    on the whole real split, so a row at k labels per class is another design (§5.2 is its published twin)."""
     if table.empty or "generator" not in table:
         return pd.DataFrame(columns=list(REPLICATION_HEADERS))
     try:
@@ -162,7 +164,8 @@ def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
     rows = []
     for _, t in table.iterrows():
         pub = match_table1(t["dataset"], t["hardest_class"], t1)
-        if pub and pub["comparable"] and t["generator"] is not None and not pd.isna(pub.get("gain_pp")):
+        few_shot = "k" in t and t["k"] is not None and not pd.isna(t["k"])
+        if pub and pub["comparable"] and t["generator"] is not None and not pd.isna(pub.get("gain_pp")) and not few_shot:
             rows.append(_row(t, pub, comparisons))
     out = pd.DataFrame(rows, columns=list(REPLICATION_HEADERS))
     for c in ("seeds_for_z_null", "seeds_for_z_synthetic"):   # whole seeds, shown as such (inf stays inf)

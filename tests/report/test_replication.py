@@ -29,8 +29,8 @@ NULL_D = 100 * (np.array(PLACEBO) - np.array(REAL))
 SYN_D = 100 * (np.array(CUTPASTE) - np.array(REAL))
 
 
-def _records(hardest="blowhole", cutpaste=CUTPASTE):
-    recs = [record(arm, gen, seed, acc, dataset="magnetic_tile", hardest=hardest)
+def _records(hardest="blowhole", cutpaste=CUTPASTE, k=None):
+    recs = [record(arm, gen, seed, acc, dataset="magnetic_tile", hardest=hardest, k=k)
             for arm, gen, accs in (("real", None, REAL), ("placebo", None, PLACEBO), ("synthetic", "cutpaste", cutpaste))
             for seed, acc in enumerate(accs)]
     for r in recs:   # the builder's first class is 'crack': rename it to this study's hardest class
@@ -120,9 +120,11 @@ def test_consistent_on_a_stronger_study():
     assert r["replication"] == "consistent" and r["verdict"] == "gain"
 
 
-def test_other_hardest_class_has_no_row():
+def test_other_hardest_class_or_few_shot_has_no_row():
     c = ReportContext(study_from_records(_records(hardest="uneven")), n_boot=200)
     assert c.replication.empty
+    few = ReportContext(study_from_records(_records(k=2)), n_boot=200)   # k = 2 labels per class: not Table 1's design
+    assert len(few.table) == 1 and few.replication.empty
 
 
 def test_files_page_and_cli_printout(tmp_path, capsys):
