@@ -69,7 +69,7 @@ class ReportContext:
     def replication(self) -> pd.DataFrame:
         from benchmark.report.replication import replication_frame
 
-        return replication_frame(self.table, self.comparisons)
+        return replication_frame(self.table, self.comparisons, rule=self.rule)
 
     @cached_property
     def curves(self) -> pd.DataFrame:

@@ -9,15 +9,18 @@ Synthgen is a black box, ours is named, and a row says so.
 
 1. *smaller* / *larger*: the rule's interval for synthetic[g] − real lies entirely below / above the published
    gain. An interval that excludes the published value is informative whatever our power.
-2. *not resolvable here*: the interval contains the published gain, but our minimum detectable effect (80 %
-   power, two-sided α = 0.05 paired t at our n, from the measured null SD of placebo[g] − real: a pair with
-   no information difference) exceeds it, or the interval contains 0 as well (it cannot tell the published
-   gain from none): containing it says little. Also when there is no interval.
+2. *not resolvable here*: the interval contains the published gain, but our minimum detectable effect exceeds
+   it, or the interval contains 0 as well (it cannot tell the published gain from none): containing it says
+   little. Also when there is no interval.
 3. *consistent*: the interval contains the published gain, excludes 0, and the MDE does not exceed the gain.
 
-Without a placebo arm the MDE falls back to the SD of synthetic − real, and ``mde_basis`` says so. The MDE is
-the seed-level one (test images held fixed); a rule whose interval also resamples test units is wider, so
-what the rule can resolve is, if anything, larger than this MDE: "consistent" is the generous reading.
+The MDE (80 % power, two-sided α = 0.05) is that of the **verdict rule's own test** on the null pair
+placebo[g] − real (a pair with no information difference), read off its rule interval
+(:func:`benchmark.stats.plausibility.mde_from_interval`: the seeds × test-units t with its df for the
+default rule), so it counts the test images' noise as the verdict does. The seed-level MDE (test images held
+fixed, :func:`~benchmark.stats.plausibility.mde_paired` of the null SD) is shown beside it; it is smaller
+wherever a few test units dominate. Without a placebo arm both fall back to synthetic − real, and
+``mde_basis`` says so.
 
 **Plausibility** (:mod:`benchmark.stats.plausibility`): the paired SD the published gain and z imply at
 the ends of the stated seed range (7 and 15; the per-row n is not given), beside our measured SDs; the seeds
@@ -36,7 +39,7 @@ import pandas as pd
 from benchmark.report.comparisons import GROUP_KEYS, placebo_of
 from benchmark.report.published import load_table1, match_table1
 from benchmark.report.table_formats import write_table_formats
-from benchmark.stats.plausibility import grim_reachable, implied_sd, mde_paired, seeds_for_z
+from benchmark.stats.plausibility import grim_reachable, implied_sd, mde_from_interval, mde_paired, seeds_for_z
 
 __all__ = ["replication_frame", "replication_verdict", "plausibility_cells", "write_replication",
            "replication_lines", "replication_summary", "REPLICATION_HEADERS", "NOTE"]
@@ -51,7 +54,8 @@ REPLICATION_HEADERS = {
     "real_acc_pct": "Our real-only (%)", "synthetic_acc_pct": "Our +synthetic (%)", "placebo_acc_pct": "Our placebo (%)",
     "gain_pp": "Our gain (pp)", "gain_ci_low_pp": "Our rule CI low", "gain_ci_high_pp": "Our rule CI high",
     "z": "Our z", "verdict": "Our verdict (synthetic − real)", "n_seeds": "Our n seeds",
-    "n_test_images": "Our hardest test images", "mde_pp": "Our MDE (pp)", "mde_basis": "MDE from",
+    "n_test_images": "Our hardest test images", "mde_pp": "Our MDE, rule's test (pp)",
+    "mde_seed_pp": "Our MDE, seed-level (pp)", "mde_basis": "MDE from",
     "replication": "Replication", "implied_sd_n_min_pp": "Implied SD at n = 7 (pp)",
     "implied_sd_n_max_pp": "Implied SD at n = 15 (pp)", "null_sd_pp": "Our SD placebo − real (pp)",
     "synthetic_sd_pp": "Our SD synthetic − real (pp)", "seeds_for_z_null": "n for published |z| (null SD)",
@@ -126,14 +130,27 @@ def _num(d: dict | None, col: str) -> float:
     return math.nan if v is None or pd.isna(v) else float(v)
 
 
-def _row(t: pd.Series, pub: dict[str, Any], comps: pd.DataFrame) -> dict[str, Any]:
+def _rule_mde(pair: dict | None, rule) -> float:
+    """MDE of the verdict rule's test on ``pair`` (a comparison row), from its rule interval and that test's df:
+    seeds × test units (cross_df) for the default rule, n − 1 for a seed t, the normal for a bootstrap one."""
+    if pair is None:
+        return math.nan
+    ci = getattr(rule, "ci", "cross") if rule is not None else "cross"
+    df = {"cross": _num(pair, "cross_df"), "t": _num(pair, "n") - 1, None: _num(pair, "n") - 1}.get(ci, math.inf)
+    return mde_from_interval(_num(pair, "rule_ci_low_pp"), _num(pair, "rule_ci_high_pp"), df)
+
+
+def _row(t: pd.Series, pub: dict[str, Any], comps: pd.DataFrame, rule=None) -> dict[str, Any]:
     key, g = _key(t), t["generator"]
     labels = {lab for _, r in comps.iterrows() if _key(r) == key for lab in (r["arm_a"], r["arm_b"])}
     syn = _comparison(comps, key, f"synthetic[{g}]", "real")
     null = _comparison(comps, key, placebo_of(f"synthetic[{g}]", labels), "real")
     n, null_sd, syn_sd = int(_num(syn, "n")) if syn else 0, _num(null, "sd_pp"), _num(syn, "sd_pp")
-    basis, sd = ("placebo − real", null_sd) if not math.isnan(null_sd) else ("synthetic − real (no placebo)", syn_sd)
-    mde = mde_paired(sd, n)
+    basis, sd, pair = (("placebo − real", null_sd, null) if not math.isnan(null_sd)
+                       else ("synthetic − real (no placebo)", syn_sd, syn))
+    mde_seed = mde_paired(sd, n)
+    mde_rule = _rule_mde(pair, rule)
+    mde = mde_rule if not math.isnan(mde_rule) else mde_seed
     m = _num(syn, "n_test_images")
     m = None if math.isnan(m) else int(m)
     lo, hi = _num(syn, "rule_ci_low_pp"), _num(syn, "rule_ci_high_pp")
@@ -145,13 +162,13 @@ def _row(t: pd.Series, pub: dict[str, Any], comps: pd.DataFrame) -> dict[str, An
             "real_acc_pct": t["real_acc_pct"], "synthetic_acc_pct": t["synthetic_acc_pct"],
             "placebo_acc_pct": t["placebo_acc_pct"], "gain_pp": _num(syn, "mean_pp"), "gain_ci_low_pp": lo,
             "gain_ci_high_pp": hi, "z": _num(syn, "z"), "verdict": syn["verdict"] if syn else "not run",
-            "n_seeds": n, "n_test_images": m, "mde_pp": mde, "mde_basis": basis,
+            "n_seeds": n, "n_test_images": m, "mde_pp": mde, "mde_seed_pp": mde_seed, "mde_basis": basis,
             "replication": replication_verdict(float(pub["gain_pp"]), lo, hi, mde),
             **plausibility_cells(pub, null_sd, syn_sd, m)}
 
 
 def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
-                      table1: pd.DataFrame | None = None) -> pd.DataFrame:
+                      table1: pd.DataFrame | None = None, rule=None) -> pd.DataFrame:
     """One row per study row (group × generator) whose dataset and hardest class match a Table 1 row with a
     published gain; empty frame when none does. Few-shot rows (k set) are left out: Table 1 reports training
     on the whole real split, so a row at k labels per class is another design (§5.2 is its published twin)."""
@@ -166,7 +183,7 @@ def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
         pub = match_table1(t["dataset"], t["hardest_class"], t1)
         few_shot = "k" in t and t["k"] is not None and not pd.isna(t["k"])
         if pub and pub["comparable"] and t["generator"] is not None and not pd.isna(pub.get("gain_pp")) and not few_shot:
-            rows.append(_row(t, pub, comparisons))
+            rows.append(_row(t, pub, comparisons, rule))
     out = pd.DataFrame(rows, columns=list(REPLICATION_HEADERS))
     for c in ("seeds_for_z_null", "seeds_for_z_synthetic"):   # whole seeds, shown as such (inf stays inf)
         out[c] = pd.Series([int(v) if math.isfinite(v) else v for v in out[c]], index=out.index, dtype=object)
@@ -175,9 +192,9 @@ def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
 
 NOTE = ("\nReplication: *smaller* / *larger* = our rule interval lies entirely below / above the published gain "
         "(informative whatever our power); *not resolvable here* = it contains the published gain but our MDE "
-        "(80 % power, paired t, α = 0.05, from the SD of placebo − real at our n) exceeds it, or it contains 0 too; "
-        "*consistent* = it contains the published gain, excludes 0, and the MDE does not exceed the gain (the MDE is seed-level, test images held fixed: "
-        "a rule that also resamples test units resolves less, not more). The generators differ (Synthgen is a black "
+        "(80 % power, α = 0.05, of the verdict rule's own test on placebo − real: seeds × test units, read off its "
+        "interval; the seed-level MDE, test images held fixed, beside it) exceeds it, or it contains 0 too; "
+        "*consistent* = it contains the published gain, excludes 0, and the MDE does not exceed the gain. The generators differ (Synthgen is a black "
         "box). Implied SD = published gain·√n/|z| at the ends of the stated 7–15 seeds (per-row n not given). "
         "GRIM: Table 1 does not give the hardest-class test count m, so the check on the published m is off; "
         "the columns 'if m were ours' assume the published test class had this study's m images. "
@@ -210,7 +227,8 @@ def replication_lines(frame: pd.DataFrame) -> list[str]:
                 f"  ours: real-only {f(r.real_acc_pct)} %, +synthetic {f(r.synthetic_acc_pct)} %, placebo "
                 f"{f(r.placebo_acc_pct)} %, gain {f(r.gain_pp, '+.1f')} pp, rule CI [{f(r.gain_ci_low_pp, '+.1f')}, "
                 f"{f(r.gain_ci_high_pp, '+.1f')}], z {f(r.z, '.2f')}, {r.n_seeds} seeds -> {r.verdict}",
-                f"  replication: {r.replication} (our MDE {f(r.mde_pp)} pp from {r.mde_basis})",
+                f"  replication: {r.replication} (our MDE {f(r.mde_pp)} pp with the rule's test, {f(r.mde_seed_pp)} pp "
+                f"seed-level, from {r.mde_basis})",
                 f"  implied SD of d: {f(r.implied_sd_n_min_pp, '.2f')} pp at n = 7, {f(r.implied_sd_n_max_pp, '.2f')}"
                 f" pp at n = 15; measured SD placebo − real {f(r.null_sd_pp, '.2f')} pp, synthetic − real "
                 f"{f(r.synthetic_sd_pp, '.2f')} pp",

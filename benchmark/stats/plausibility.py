@@ -8,7 +8,9 @@ d with no correction, so a published gain and z fix the SD of d once n is known:
 - :func:`seeds_for_z`: the n at which a true mean ``gain`` with paired SD ``sd`` gives an *expected* |z| of
   ``z`` (n = (z·sd/gain)², rounded up) — the size of study a reported |z| needs under a stated noise level;
 - :func:`mde_paired`: the smallest true mean a two-sided paired t-test detects at n seeds with the stated
-  power (noncentral t, :func:`benchmark.stats.power.power_paired_t`);
+  power (noncentral t, :func:`benchmark.stats.power.power_paired_t`); :func:`mde_from_interval` the same for
+  whatever test stands behind a t interval (e.g. the seeds × test-units one a verdict rule reads), from the
+  interval's half-width and df;
 - :func:`grim_reachable`: a GRIM-style granularity check (Brown & Heathers 2017). One run's accuracy on
   m test images is c/m; a mean over n seeds is Σc/(n·m), a point of the 1/(n·m) grid. A reported mean
   with ``decimals`` decimals is reachable for (n, m) when some grid point rounds to it. With m unknown there
@@ -20,10 +22,11 @@ import math
 from collections.abc import Iterable
 
 from scipy import optimize as _opt
+from scipy import stats as _st
 
 from benchmark.stats.power import power_paired_t
 
-__all__ = ["implied_sd", "seeds_for_z", "mde_paired", "grim_point", "grim_reachable", "GRIM_OFF"]
+__all__ = ["implied_sd", "seeds_for_z", "mde_paired", "mde_from_interval", "grim_point", "grim_reachable", "GRIM_OFF"]
 
 GRIM_OFF = "off (m not given)"
 
@@ -70,6 +73,25 @@ def mde_paired(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> fl
     while f(hi) < 0:
         hi *= 2.0
     return float(_opt.brentq(f, 0.0, hi, xtol=1e-12 * sd, rtol=1e-12))
+
+
+def mde_from_interval(ci_low: float, ci_high: float, df: float, confidence: float = 0.95,
+                      power: float = 0.8) -> float:
+    """MDE of the two-sided t-test behind a ``confidence`` t interval [ci_low, ci_high] with ``df`` degrees of
+    freedom (unit of the interval): its standard error is the half-width / t_{1−α/2, df}, and a paired t over
+    n = df + 1 seeds with sd = se·√n is the same test, so this is :func:`mde_paired` of that. ``df`` may be
+    fractional (Satterthwaite); ``math.inf`` (an interval with no df, e.g. a bootstrap one) uses the normal.
+    NaN when an input is missing or df < 1."""
+    if _missing(ci_low, ci_high, df) or df < 1 or ci_high < ci_low:
+        return math.nan
+    alpha = 1.0 - confidence
+    if math.isinf(df):
+        z = _st.norm.ppf(1.0 - alpha / 2.0)
+        se = (ci_high - ci_low) / 2.0 / z
+        return float(_opt.brentq(lambda d: _st.norm.sf(z - d / se) + _st.norm.cdf(-z - d / se) - power,
+                                 0.0, 20.0 * se + 1e-300)) if se > 0 else 0.0
+    se = (ci_high - ci_low) / 2.0 / float(_st.t.ppf(1.0 - alpha / 2.0, df))
+    return mde_paired(se * math.sqrt(df + 1.0), df + 1.0, alpha, power)
 
 
 def grim_point(mean_pct: float, decimals: int, n: int, m: int) -> bool:

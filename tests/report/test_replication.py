@@ -20,6 +20,7 @@ from benchmark.report.artefacts import ReportContext
 from benchmark.report.collect import study_from_records
 from benchmark.report.published import load_table1
 from benchmark.report.replication import replication_frame, replication_verdict
+from benchmark.stats.plausibility import mde_from_interval
 from tests.report.test_report_study import record
 
 REAL = [.3, .4, .2, .3, .3, .3]
@@ -78,7 +79,11 @@ def test_side_by_side_and_plausibility(ctx):
     assert r["seeds_for_z_null"] == math.ceil((13.2 * NULL_D.std(ddof=1) / 29.1) ** 2)
     assert r["seeds_for_z_synthetic"] == math.ceil((13.2 * SYN_D.std(ddof=1) / 29.1) ** 2)
     es = TTestPower().solve_power(effect_size=None, nobs=6, alpha=0.05, power=0.8, alternative="two-sided")
-    assert r["mde_pp"] == pytest.approx(es * NULL_D.std(ddof=1), rel=1e-5) and r["mde_basis"] == "placebo − real"
+    assert r["mde_seed_pp"] == pytest.approx(es * NULL_D.std(ddof=1), rel=1e-5) and r["mde_basis"] == "placebo − real"
+    null = ctx.comparisons.set_index("comparison").loc["placebo[cutpaste] − real"]
+    # the rule's MDE: its seeds × test-units test on the null pair, from that pair's rule interval and df
+    assert r["mde_pp"] == pytest.approx(mde_from_interval(null["rule_ci_low_pp"], null["rule_ci_high_pp"],
+                                                          null["cross_df"]))
     comp = ctx.comparisons.set_index("comparison").loc["synthetic[cutpaste] − real"]
     assert (r["gain_ci_low_pp"], r["gain_ci_high_pp"], r["verdict"]) == \
         (comp["rule_ci_low_pp"], comp["rule_ci_high_pp"], comp["verdict"])

@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestPower
 
-from benchmark.stats.plausibility import GRIM_OFF, grim_point, grim_reachable, implied_sd, mde_paired, seeds_for_z
+from benchmark.stats.plausibility import (GRIM_OFF, grim_point, grim_reachable, implied_sd, mde_from_interval, mde_paired,
+                                         seeds_for_z)
 
 
 def _sample(mean, sd, n, seed=0):
@@ -94,3 +95,20 @@ def test_mde_edges():
     assert math.isnan(mde_paired(5.0, 1)) and mde_paired(0.0, 7) == 0.0
     with pytest.raises(ValueError):
         mde_paired(5.0, 7, power=0.01)
+
+
+@pytest.mark.parametrize("n", [4, 7, 15, 40])
+def test_mde_from_a_t_interval_is_the_tests_mde(n):
+    """A seed t interval of a sample (scipy's) holds its test's SE and df: the MDE read off it equals
+    statsmodels' MDE of that paired t at that sample's SD."""
+    d = np.random.default_rng(n).normal(3.0, 6.0, n)
+    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
+    es = TTestPower().solve_power(effect_size=None, nobs=n, alpha=0.05, power=0.8, alternative="two-sided")
+    assert mde_from_interval(ci.low, ci.high, n - 1) == pytest.approx(es * d.std(ddof=1), rel=1e-5)
+
+
+def test_mde_from_an_interval_without_df_is_the_normal_one():
+    # 1.96·se half-width; normal MDE at 80 %: (z_.975 + z_.8)·se up to the far tail's ~0 share
+    got = mde_from_interval(-1.959964, 1.959964, math.inf)
+    assert got == pytest.approx(stats.norm.ppf(0.975) + stats.norm.ppf(0.8), rel=1e-4)
+    assert math.isnan(mde_from_interval(math.nan, 1.0, 5)) and math.isnan(mde_from_interval(-1.0, 1.0, 0.5))
