@@ -59,6 +59,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_published(args: argparse.Namespace) -> int:
+    from benchmark.report.claims import CLAIM_COLUMNS, claim_lines, claims_frame
+    from benchmark.report.table_formats import write_table_formats
+
+    frame = claims_frame(Path(args.dir) if args.dir else None)
+    print("\n".join(claim_lines(frame)))
+    if args.out:
+        heads = {c: c.capitalize() for c in CLAIM_COLUMNS}
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        for name, p in write_table_formats(frame, Path(args.out), "claims", heads, caption="Published claims").items():
+            print(f"{name}: {p}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from benchmark.status import format_status
 
@@ -172,6 +186,13 @@ def _add_report(sub) -> None:
                    "output directory (default <study_dir>/report)").set_defaults(func=cmd_report)
 
 
+def _add_published(sub) -> None:
+    p = sub.add_parser("published", help="the published claims (results/published/) checked on their own numbers")
+    p.add_argument("--dir", help="folder of the published CSVs (default results/published)")
+    p.add_argument("--out", help="also write claims.{csv,md,tex} here")
+    p.set_defaults(func=cmd_published)
+
+
 def _add_status(sub) -> None:
     _study_command(sub, "status", "done / failed / missing cells of a study, per arm and seed"
                    ).set_defaults(func=cmd_status)
@@ -250,7 +271,7 @@ def _add_fetch(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_split, _add_report, _add_status, _add_bench, _add_calibrate, _add_plan, _add_audit,
+    for add in (_add_split, _add_report, _add_published, _add_status, _add_bench, _add_calibrate, _add_plan, _add_audit,
                 _add_fetch):
         add(sub)  # each adds one subcommand (its arguments and its cmd_* function), in this order
     return p
