@@ -37,8 +37,8 @@ EXCHANGE_COLUMNS = list(EXCHANGE_HEADERS)
 NO_BASIS = "no oracle arm and no few-shot curve"
 EXCHANGE_NOTE = ("Worth (real images): how many real images the generator's set is worth. Basis `oracle`: "
                  "R · (synthetic − placebo) / (oracle − placebo), R = withheld real images of the hardest class the "
-                 "oracle arm added (linear in the oracle's gain); per synthetic image = that / images the generator "
-                 "added. Basis `few-shot`: real labels per class saved at the synthetic arm's smallest k (the "
+                 "oracle arm added, as many as the generator added (linear in the oracle's gain); per synthetic "
+                 "image = that / R. Basis `few-shot`: real labels per class saved at the synthetic arm's smallest k (the "
                  "real-only k, interpolated, that matches its accuracy, minus that k). CI: percentile bootstrap, one "
                  "draw of seeds and test units per replicate shared by every arm; NaN bounds with a status where the "
                  "oracle's gain is not resolved (its replicates reach 0) or the curve ends first.")
@@ -79,8 +79,11 @@ def _oracle_row(key, arms, label, data, rng, n_boot) -> dict | None:
     plc = placebo_of(label, list(arms))
     if "oracle" not in arms or plc is None:
         return None
-    cells, units = _cells([arms[label], arms[plc], arms["oracle"]], data)
     r_oracle, n_syn = _n_added(arms["oracle"]), _n_added(arms[label])
+    if r_oracle != n_syn:  # oracle − placebo is only a volume-free gain over the placebo of the oracle's own count
+        return _row(key, label, *[math.nan] * 4, "oracle", f"the oracle adds {r_oracle} images, the generator "
+                    f"{n_syn}: no common count-matched placebo")
+    cells, units = _cells([arms[label], arms[plc], arms["oracle"]], data)
     if cells[0].shape[0] == 0 or r_oracle is None:
         return _row(key, label, math.nan, math.nan, math.nan, math.nan, "oracle", "no paired seeds")
     e = oracle_exchange(*cells, r_oracle, n_syn, rng, n_boot, units=units)
@@ -114,7 +117,9 @@ def _fewshot_rows(curve: list[tuple[dict, dict]], data: StudyData, rng_of, n_boo
         n_syn = _n_added(syn[k0])
         per = e["labels_saved"] / (n_syn / n_targets) if n_syn else math.nan
         status = (f"{e['status']}: real-only k {e['k_real_interp']:.2f} for k = {k0:g} + synthetic "
-                  f"({e['fewer_labels_pct_interp']:.0f} % fewer labels; grid {e['fewer_labels_pct_grid']:.0f} %)")
+                  f"({e['fewer_labels_pct_interp']:.0f} % fewer labels; grid {e['fewer_labels_pct_grid']:.0f} %)"
+                  if not math.isnan(e["k_real_interp"]) else
+                  f"{e['status']} ({max(real):g}): saves at least {max(real) - k0:g} real labels per class")
         for key, arms in curve:
             if lab not in arms:
                 continue
@@ -135,8 +140,8 @@ def exchange_frame(data: StudyData, seed: int = 0, n_boot: int = DEFAULT_N_BOOT)
     for key, arms in iter_arm_groups(data.frame):
         labels = [lab for lab in arms if lab.startswith("synthetic[")]
         got = [r for lab in labels if (r := _oracle_row(key, arms, lab, data, rng_of(), n_boot)) is not None]
-        if key["k"] is not None and labels and not got:  # a point of a few-shot curve
-            curves.setdefault(_curve_key(key, arms[labels[0]]), []).append((key, arms))
+        if key["k"] is not None and not got:  # a point of a few-shot curve (real-only points too)
+            curves.setdefault(_curve_key(key, next(iter(arms.values()))), []).append((key, arms))
         else:
             rows += got + [_row(key, lab, *[math.nan] * 4, "—", NO_BASIS) for lab in labels
                            if lab not in {f"synthetic[{r['generator']}]" for r in got}]
