@@ -93,7 +93,8 @@ def parity_worth(g: pd.DataFrame, m: int, rng: np.random.Generator, n_boot: int 
     the real volume curve is the real arm (N) and every real_plus volume (N + M'), mAP@.5:.95 per seed, on the
     seeds all of them and the synthetic arm at M share. Seeds only: AP has no per-image decomposition."""
     n_real = int(g["n_real"].iloc[0])
-    arms = {n_real: g[g["arm"] == "real"]} | {n_real + int(v): r for v, r in g[g["arm"] == "real_plus"].groupby("n_added")}
+    plus = g[g["arm"] == "real_plus"].groupby("n_added")
+    arms = {n_real: g[g["arm"] == "real"]} | {n_real + int(v): r for v, r in plus}
     syn = _by_seed(g[(g["arm"] == "synthetic") & (g["n_added"] == m)], "map50_95")
     curve = {v: _by_seed(r, "map50_95") for v, r in arms.items() if len(r)}
     seeds = sorted(set(syn.index).intersection(*(set(c.index) for c in curve.values())))

@@ -10,8 +10,9 @@ Basis, in this order (one number per generator, :mod:`benchmark.stats.exchange`)
   the row of that k; the generator's rows at larger k point to it;
 - otherwise the columns say why there is none ("no oracle arm and no few-shot curve").
 
-All on the study's primary endpoint: per-image values where it has them, per-seed values otherwise. Row i draws
-from ``np.random.default_rng([seed, i])`` (as :func:`benchmark.report.comparisons.comparisons_frame` does).
+All on the study's primary endpoint: per-image values where it has them, per-seed values otherwise. Every
+generator of group (or few-shot curve) i draws from ``np.random.default_rng([seed, i])``: reproducible as in
+:func:`benchmark.report.comparisons.comparisons_frame`, and the generators of a group share their bootstrap draws.
 """
 from __future__ import annotations
 
@@ -36,12 +37,13 @@ EXCHANGE_HEADERS = {"worth": "Worth (real images)", "worth_ci_low": "Worth CI lo
 EXCHANGE_COLUMNS = list(EXCHANGE_HEADERS)
 NO_BASIS = "no oracle arm and no few-shot curve"
 EXCHANGE_NOTE = ("Worth (real images): how many real images the generator's set is worth. Basis `oracle`: "
-                 "R · (synthetic − placebo) / (oracle − placebo), R = withheld real images of the hardest class the "
-                 "oracle arm added, as many as the generator added (linear in the oracle's gain); per synthetic "
-                 "image = that / R. Basis `few-shot`: real labels per class saved at the synthetic arm's smallest k (the "
-                 "real-only k, interpolated, that matches its accuracy, minus that k). CI: percentile bootstrap, one "
-                 "draw of seeds and test units per replicate shared by every arm; NaN bounds with a status where the "
-                 "oracle's gain is not resolved (its replicates reach 0) or the curve ends first.")
+                 "R · (synthetic − placebo) / (oracle − placebo), R = withheld real images of the hardest class "
+                 "the oracle arm added, as many as the generator added (linear in the oracle's gain); per "
+                 "synthetic image = that / R. Basis `few-shot`: real labels per class saved at the synthetic "
+                 "arm's smallest k (the real-only k, interpolated, that matches its accuracy, minus that k). CI: "
+                 "percentile bootstrap, one draw of seeds and test units per replicate shared by every arm; NaN "
+                 "bounds with a status where the oracle's gain is not resolved (its replicates reach 0) or the "
+                 "curve ends first.")
 
 
 def _gen(label: str) -> str:
@@ -109,7 +111,8 @@ def _fewshot_rows(curve: list[tuple[dict, dict]], data: StudyData, rng_of, n_boo
         k0 = min(syn)
         cells, units = _cells([*real.values(), *syn.values()], data)
         if cells[0].shape[0] == 0:
-            out += [_row(key, lab, *[math.nan] * 4, "few-shot", "no paired seeds") for key, arms in curve if lab in arms]
+            out += [_row(key, lab, *[math.nan] * 4, "few-shot", "no paired seeds")
+                    for key, arms in curve if lab in arms]
             continue
         e = fewshot_exchange(dict(zip(real, cells[:len(real)])), dict(zip(syn, cells[len(real):])), rng_of(), n_boot,
                              units=units)
@@ -134,20 +137,22 @@ def _fewshot_rows(curve: list[tuple[dict, dict]], data: StudyData, rng_of, n_boo
 
 def exchange_frame(data: StudyData, seed: int = 0, n_boot: int = DEFAULT_N_BOOT) -> pd.DataFrame:
     """One row per (group, generator): :data:`EXCHANGE_COLUMNS` on the basis the design allows (module doc)."""
-    counter = iter(range(10**9))
-    rng_of = lambda: np.random.default_rng([seed, next(counter)])  # noqa: E731 — row i: default_rng([seed, i])
+    groups = list(iter_arm_groups(data.frame))
     rows, curves = [], {}
-    for key, arms in iter_arm_groups(data.frame):
+    for gi, (key, arms) in enumerate(groups):
+        # every generator of group gi draws from default_rng([seed, gi]): the same seed and unit draws, so the
+        # oracle's denominator — and whether it is resolved — is one thing per group, not one per row
         labels = [lab for lab in arms if lab.startswith("synthetic[")]
-        got = [r for lab in labels if (r := _oracle_row(key, arms, lab, data, rng_of(), n_boot)) is not None]
+        got = [r for lab in labels
+               if (r := _oracle_row(key, arms, lab, data, np.random.default_rng([seed, gi]), n_boot)) is not None]
         if key["k"] is not None and not got:  # a point of a few-shot curve (real-only points too)
             curves.setdefault(_curve_key(key, next(iter(arms.values()))), []).append((key, arms))
         else:
             rows += got + [_row(key, lab, *[math.nan] * 4, "—", NO_BASIS) for lab in labels
                            if lab not in {f"synthetic[{r['generator']}]" for r in got}]
-    for curve in curves.values():
+    for ci, curve in enumerate(curves.values(), start=len(groups)):
         if sum("real" in arms and len(ok_runs(arms["real"])) > 0 for _, arms in curve) >= 2:
-            rows += _fewshot_rows(curve, data, rng_of, n_boot)
+            rows += _fewshot_rows(curve, data, lambda i=ci: np.random.default_rng([seed, i]), n_boot)
         else:
             rows += [_row(key, lab, *[math.nan] * 4, "—", NO_BASIS + " (fewer than 2 real-only k)")
                      for key, arms in curve for lab in arms if lab.startswith("synthetic[")]

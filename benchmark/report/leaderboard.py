@@ -192,7 +192,8 @@ def write_leaderboard(ctx, out_dir) -> dict:
             "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
             "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
             "equal the generator's delivered counts. CI and p: those the rule reads.\n")
-    paths = write_table_formats(leaderboard_table(long, exchange_of(ctx)), out_dir, "leaderboard", LEADERBOARD_HEADERS, digits=3,
+    paths = write_table_formats(leaderboard_table(long, exchange_of(ctx)), out_dir, "leaderboard", LEADERBOARD_HEADERS,
+                                digits=3,
                                 md_suffix=note + "\n" + EXCHANGE_NOTE + "\n",
                                 caption="Generator leaderboard (ranked by gain over placebo)")
     pair = pairwise_table(long)
