@@ -186,3 +186,19 @@ def test_parity_bootstrap_against_brute_force(seed, top):
     assert got["ci_high"] == pytest.approx(hi, abs=1e-9, nan_ok=True)
     assert got["per_image_low"] == pytest.approx(lo / 50, abs=1e-9)
     assert math.isnan(hi) == (top < 0.45) == (got["status"] == "upper bound beyond the largest real volume")
+
+
+def test_fewshot_exchange_on_the_published_pill_file():
+    """SCARCE's own Pill points (results/published/scarce_pill_fewshot.csv) through the exchange-rate path:
+    'k = 2 + synthetic ≈ k = 5 real' — 60 % on the grid, ≈ 59 % (k ≈ 4.87) interpolated; no seeds, no interval."""
+    from benchmark.report.published import published_fewshot
+
+    pub = published_fewshot("mvtec_ad_pill", "faulty_imprint")
+    if pub.empty:
+        pytest.skip("results/published/scarce_pill_fewshot.csv is not readable here")
+    cells = {arm: {int(k): [v] for k, v in zip(g["k"], g["hardest_acc_pct"])} for arm, g in pub.groupby("arm")}
+    got = EX.fewshot_exchange(cells["real"], cells["synthetic"], np.random.default_rng(0))
+    assert got["k_synthetic"] == 2 and got["k_real_grid"] == 5 and got["fewer_labels_pct_grid"] == pytest.approx(60)
+    # 44.6 lies between the real-only k = 3 (33.5) and k = 5 (45.4) points: interpolate on that segment
+    assert got["k_real_interp"] == pytest.approx(3 + 2 * (44.6 - 33.5) / (45.4 - 33.5), abs=1e-9)
+    assert round(got["fewer_labels_pct_interp"]) == 59 and got["labels_saved"] == pytest.approx(got["k_real_interp"] - 2)
