@@ -90,7 +90,9 @@ def _oracle_row(key, arms, label, data, rng, n_boot) -> dict | None:
         return _row(key, label, math.nan, math.nan, math.nan, math.nan, "oracle", "no paired seeds")
     e = oracle_exchange(*cells, r_oracle, n_syn, rng, n_boot, units=units)
     basis = f"oracle (R = {r_oracle} withheld real, {e['n_seeds']} seeds × {e['n_units'] or 'no'} units)"
-    return _row(key, label, e["worth"], e["ci_low"], e["ci_high"], e["per_image"], basis, e["status"])
+    status = e["status"] if e["status"] != "resolved" else \
+        f"resolved (oracle ≤ placebo in {100 * e['share_oracle_unresolved']:.1f} % of replicates)"
+    return _row(key, label, e["worth"], e["ci_low"], e["ci_high"], e["per_image"], basis, status)
 
 
 def _curve_key(key: dict, rows: pd.DataFrame) -> tuple:
