@@ -90,15 +90,25 @@ def test_without_oracle_or_curve_the_columns_say_so(tmp_path):
     assert (leaderboard_table(leaderboard_comparisons(data, n_boot=100))["exchange_status"] == "not computed").all()
 
 
-def test_fewshot_basis_on_a_k_curve(tmp_path):
+def _per_seed_set(r: dict, seed: int) -> dict:
+    """The record as a few-shot run writes it: the generator saw this seed's own k-shot draw, so its set is new."""
+    r["cell"]["synthetic_key"] = f"cutpaste-key-{seed}"
+    r["run_id"] = run_id(r["cell"])
+    return r
+
+
+@pytest.mark.parametrize("per_seed_sets", [False, True])
+def test_fewshot_basis_on_a_k_curve(tmp_path, per_seed_sets):
     root = tmp_path / "fs"
     curve = {1: 0.2, 2: 0.35, 4: 0.55}
     for s in range(6):
         for k, a in curve.items():
             write_record(root, _record("real", None, {}, a + BUMP[s], s, k))
         for k, a in ((1, 0.45), (2, 0.6)):
-            write_record(root, _record("synthetic", "cutpaste", {"crack": 10}, a + BUMP[s] / 2, s, k))
+            r = _record("synthetic", "cutpaste", {"crack": 10}, a + BUMP[s] / 2, s, k)
+            write_record(root, _per_seed_set(r, s) if per_seed_sets else r)
     out = exchange_frame(load_study(root), n_boot=300).set_index("k")
+    assert out["generator"].tolist() == ["cutpaste", "cutpaste"]  # one arm, not one per seed's set
     acc = {k: np.mean(np.round(40 * (a + BUMP)) / 40) for k, a in curve.items()}
     syn1 = np.mean(np.round(40 * (0.45 + BUMP / 2)) / 40)
     ref = label_efficiency(list(acc), list(acc.values()), [1, 2], [syn1, 0.6])
