@@ -53,11 +53,23 @@ def matched_placebo(placebo: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFr
     return placebo[placebo["added_key"] == want]
 
 
+def _one_set_per_seed(rows: pd.DataFrame) -> pd.Series:
+    """Per generator: True in a few-shot group (k set) where each of its sets was used by one seed only. There
+    the generator saw that seed's own k-shot draw (:func:`benchmark.arms.few_shot_subset`), so a set per seed
+    is one design — regenerated per seed by construction — not several."""
+    if "k" not in rows or not rows["k"].notna().all():
+        return pd.Series(dtype=bool)
+    return rows.groupby(["generator", "synthetic_key"])["seed"].nunique().groupby(level=0).max() == 1
+
+
 def _synthetic_labels(rows: pd.DataFrame) -> pd.Series:
-    """``synthetic[g]``, or ``synthetic[g#key6]`` where one generator delivered several sets."""
+    """``synthetic[g]``, or ``synthetic[g#key6]`` where one generator delivered several sets (per-seed sets of a
+    few-shot group are one set: :func:`_one_set_per_seed`)."""
     keys_per_gen = rows.groupby("generator")["synthetic_key"].nunique()
+    per_seed = _one_set_per_seed(rows)
     def label(g, key):
-        return f"synthetic[{g}#{str(key)[:6]}]" if keys_per_gen.get(g, 1) > 1 else f"synthetic[{g}]"
+        several = keys_per_gen.get(g, 1) > 1 and not per_seed.get(g, False)
+        return f"synthetic[{g}#{str(key)[:6]}]" if several else f"synthetic[{g}]"
     return pd.Series([label(g, k) for g, k in zip(rows["generator"], rows["synthetic_key"])], index=rows.index)
 
 

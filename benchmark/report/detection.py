@@ -22,7 +22,9 @@ import pandas as pd
 from benchmark.report.design import MixedDesignError
 from benchmark.report.published import load_oem
 from benchmark.stats import DecisionRule, adjust_study, mean_ci, paired_summary, wilcoxon_p
+from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 from benchmark.stats.equivalence import superiority_paired, tost_paired
+from benchmark.stats.exchange import parity_exchange
 from benchmark.stats.multiple import holm
 
 __all__ = ["detection_rows", "curve_table", "parity_table", "paired_table", "published_oem",
@@ -38,7 +40,10 @@ CURVE_HEADERS = {"n_added": "added images", "ratio": "added / real", "n_seeds": 
                  **{f"{k}_{s}": f"{v} {s}" for k, v in METRICS.items() for s in ("mean", "lo", "hi")}}
 PARITY_HEADERS = {"n_added": "M", "mean_a": "A mAP", "mean_b": "B mAP", "mean_diff": "A − B", "ci90_low": "90 % CI low",
                   "ci90_high": "90 % CI high", "margin": "margin δ", "p_tost": "TOST p", "p_tost_holm": "Holm TOST p",
-                  "p_differ": "p(A ≠ B)", "p_differ_holm": "Holm p(A ≠ B)", "verdict": "verdict"}
+                  "p_differ": "p(A ≠ B)", "p_differ_holm": "Holm p(A ≠ B)", "verdict": "verdict",
+                  "worth": "worth (real images)", "worth_low": "worth CI low", "worth_high": "worth CI high",
+                  "worth_at_least": "worth at least", "worth_per_image": "worth per synthetic image",
+                  "worth_status": "worth status"}
 PAIRED_HEADERS = {"n_added": "added", "family": "family", "metric": "metric", "n": "seeds", "mean": "mean d",
                   "ci_low": "95 % CI low", "ci_high": "95 % CI high", "p": "t-test p", "p_holm": "Holm p",
                   "wilcoxon_p": "Wilcoxon p", "verdict": "verdict"}
@@ -83,8 +88,27 @@ def _pair(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (a.loc[seeds] - b.loc[seeds]).to_numpy(dtype=float)
 
 
-def parity_table(frame: pd.DataFrame, margin: float | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """A = synthetic (N real + M generated), B = real_plus (N + M real), per M, on mAP@.5:.95 per seed."""
+def parity_worth(g: pd.DataFrame, m: int, rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT) -> dict:
+    """The exchange rate of M synthetic images in one group (:func:`benchmark.stats.exchange.parity_exchange`):
+    the real volume curve is the real arm (N) and every real_plus volume (N + M'), mAP@.5:.95 per seed, on the
+    seeds all of them and the synthetic arm at M share. Seeds only: AP has no per-image decomposition."""
+    n_real = int(g["n_real"].iloc[0])
+    plus = g[g["arm"] == "real_plus"].groupby("n_added")
+    arms = {n_real: g[g["arm"] == "real"]} | {n_real + int(v): r for v, r in plus}
+    syn = _by_seed(g[(g["arm"] == "synthetic") & (g["n_added"] == m)], "map50_95")
+    curve = {v: _by_seed(r, "map50_95") for v, r in arms.items() if len(r)}
+    seeds = sorted(set(syn.index).intersection(*(set(c.index) for c in curve.values())))
+    e = parity_exchange(n_real, {v: c.loc[seeds].to_numpy() for v, c in curve.items()}, syn.loc[seeds].to_numpy(),
+                        m, rng, n_boot)
+    return {"worth": e["worth"], "worth_low": e["ci_low"], "worth_high": e["ci_high"],
+            "worth_at_least": e["worth_at_least"], "worth_per_image": e["per_image"],
+            "worth_status": f"{e['status']} ({e['n_seeds']} seeds; no per-image AP: test images fixed)"}
+
+
+def parity_table(frame: pd.DataFrame, margin: float | None = None, alpha: float = 0.05, seed: int = 0,
+                 n_boot: int = DEFAULT_N_BOOT) -> pd.DataFrame:
+    """A = synthetic (N real + M generated), B = real_plus (N + M real), per M, on mAP@.5:.95 per seed; and the
+    parity exchange rate (:func:`parity_worth`), row i's bootstrap from ``np.random.default_rng([seed, i])``."""
     f, rows = detection_rows(frame), []
     for key, g in f.groupby(GROUP, sort=True):
         delta = margin or _margin(g)
@@ -100,7 +124,8 @@ def parity_table(frame: pd.DataFrame, margin: float | None = None, alpha: float 
                          "n": int(d.size), "mean_a": float(a.loc[seeds].mean()), "mean_b": float(b.loc[seeds].mean()),
                          "mean_diff": float(d.mean()), "ci90_low": tost["ci_low"], "ci90_high": tost["ci_high"],
                          "margin": delta, "p_tost": tost["p_tost"],
-                         "p_differ": min(1.0, 2.0 * min(sa["p"], sb["p"]))})  # two-sided: each side at α/2
+                         "p_differ": min(1.0, 2.0 * min(sa["p"], sb["p"])),  # two-sided: each side at α/2
+                         **parity_worth(g, int(m), np.random.default_rng([seed, len(rows)]), n_boot)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out

@@ -19,6 +19,7 @@ import pandas as pd
 from benchmark.report.collect import StudyData
 from benchmark.report.comparisons import comparisons_frame, iter_arm_groups, ok_runs
 from benchmark.report.design import GROUP_KEYS
+from benchmark.report.exchange import EXCHANGE_COLUMNS, EXCHANGE_HEADERS, EXCHANGE_NOTE, exchange_of
 from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 
@@ -34,7 +35,7 @@ LEADERBOARD_HEADERS = {
     "vs_real_p_holm": "Holm p (real, secondary)", "vs_real_verdict": "Verdict vs real (secondary)",
     "vs_placebo_mean_pp": "Gain vs placebo (pp)", "vs_placebo_ci_low_pp": "CI low (placebo)",
     "vs_placebo_ci_high_pp": "CI high (placebo)", "vs_placebo_p_holm": "Holm p (placebo, primary)",
-    "vs_placebo_verdict": "Verdict vs placebo (primary)", "n": "n seeds",
+    "vs_placebo_verdict": "Verdict vs placebo (primary)", "n": "n seeds", **EXCHANGE_HEADERS,
 }
 PAIRWISE_HEADERS = {"generator_a": "A", "generator_b": "B", "n": "n seeds", "mean_pp": "A − B (pp)",
                     "ci_low_pp": "CI low", "ci_high_pp": "CI high", "z": "z", "p": "seed t-test p",
@@ -92,8 +93,27 @@ def leaderboard_comparisons(data: StudyData, rule: DecisionRule = DecisionRule()
     return pd.DataFrame(rows, columns=cols)
 
 
-def leaderboard_table(long: pd.DataFrame) -> pd.DataFrame:
-    """Wide: one row per (group, generator), vs real and vs placebo side by side, ranked by gain vs placebo."""
+def _norm(v) -> str:
+    """A key value as text whatever pandas made of it (None / NaN alike, k = 2 and k = 2.0 alike)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "None"
+    return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+
+
+def _with_exchange(t: pd.DataFrame, exchange: pd.DataFrame | None) -> pd.DataFrame:
+    """The exchange-rate columns of :func:`benchmark.report.exchange.exchange_frame`, matched on group and
+    generator; a row without one says so (never a silent blank)."""
+    key = [*GROUP, "generator"]
+    found = {} if exchange is None else {tuple(map(_norm, r[:len(key)])): r[len(key):] for r in
+                                         exchange[key + EXCHANGE_COLUMNS].itertuples(index=False)}
+    missing = (math.nan,) * 4 + ("—", "not computed" if exchange is None else "no exchange row")
+    vals = [found.get(tuple(map(_norm, r)), missing) for r in t[key].itertuples(index=False)]
+    return t.assign(**{c: [v[j] for v in vals] for j, c in enumerate(EXCHANGE_COLUMNS)})
+
+
+def leaderboard_table(long: pd.DataFrame, exchange: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Wide: one row per (group, generator), vs real and vs placebo side by side, ranked by gain vs placebo;
+    ``exchange`` (:func:`benchmark.report.exchange.exchange_frame`): the exchange rate per generator."""
     if long.empty:
         return pd.DataFrame(columns=[*GROUP, *LEADERBOARD_HEADERS])
     parts = []
@@ -112,7 +132,7 @@ def leaderboard_table(long: pd.DataFrame) -> pd.DataFrame:
         score = t["vs_placebo_mean_pp"].fillna(t["vs_real_mean_pp"])  # no matched placebo: ranked by vs real
         t["rank"] = score.rank(ascending=False, method="min").astype("Int64")
         parts.append(t.sort_values("rank", kind="stable"))
-    out = pd.concat(parts, ignore_index=True)
+    out = _with_exchange(pd.concat(parts, ignore_index=True), exchange)
     for c in ("n_added", "placebo_runs"):  # counts, not measurements: no decimals in the tables
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     return out[[*GROUP, *LEADERBOARD_HEADERS]]
@@ -172,8 +192,10 @@ def write_leaderboard(ctx, out_dir) -> dict:
             "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
             "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
             "equal the generator's delivered counts. CI and p: those the rule reads.\n")
-    paths = write_table_formats(leaderboard_table(long), out_dir, "leaderboard", LEADERBOARD_HEADERS, digits=3,
-                                md_suffix=note, caption="Generator leaderboard (ranked by gain over placebo)")
+    paths = write_table_formats(leaderboard_table(long, exchange_of(ctx)), out_dir, "leaderboard", LEADERBOARD_HEADERS,
+                                digits=3,
+                                md_suffix=note + "\n" + EXCHANGE_NOTE + "\n",
+                                caption="Generator leaderboard (ranked by gain over placebo)")
     pair = pairwise_table(long)
     if len(pair):
         paths |= write_table_formats(pair, out_dir, "leaderboard_pairwise", PAIRWISE_HEADERS, digits=3,

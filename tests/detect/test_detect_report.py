@@ -143,3 +143,24 @@ def test_scarce_report_prints_holm_p_and_verdicts_by_the_classification_rule(tmp
     assert f"verdict rule: {rule.describe()}" in out and "these frozen test images only" in out
     assert (rule.alpha, rule.min_seeds, rule.target_effect_pp) == (DecisionRule().alpha, DecisionRule().min_seeds,
                                                                    DecisionRule().target_effect_pp)
+
+
+def test_parity_table_exchange_rate(study, tmp_path):
+    # real 40 (mAP .21) and 40 + 10 real (.2513) bracket 40 real + 10 synthetic (.25): interpolated, the synthetic
+    # set is worth 10 · (.25 − .21) / (.2513 − .21) real images; seeds only (AP is not per image)
+    from benchmark.report.collect import load_study
+    from benchmark.report.detection import parity_table
+
+    mean = {k: sum(v) / 3 for k, v in MAP.items()}
+    want = 10 * (mean[("synthetic", 10)] - mean[("real", 0)]) / (mean[("real_plus", 10)] - mean[("real", 0)])
+    row = parity_table(load_study(study).frame, n_boot=500).iloc[0]
+    assert row["worth"] == pytest.approx(want) and row["worth_per_image"] == pytest.approx(want / 10)
+    assert row["worth_low"] <= want and "no per-image AP" in row["worth_status"]
+    root = tmp_path / "beyond"  # synthetic above the whole real curve: a lower bound, no number
+    for seed in range(3):
+        for arm, n, v in (("real", 0, MAP[("real", 0)][seed]), ("real_plus", 10, MAP[("real_plus", 10)][seed]),
+                          ("synthetic", 10, 0.4 + 0.01 * seed)):
+            write_record(root, _record(arm, n, seed, v))
+    far = parity_table(load_study(root).frame, n_boot=200).iloc[0]
+    assert pd.isna(far["worth"]) and far["worth_at_least"] == 10 and pd.isna(far["worth_high"])
+    assert far["worth_status"].startswith("beyond the largest real volume (50)")
