@@ -178,21 +178,25 @@ def plot_leaderboard(long: pd.DataFrame, ax, endpoint: str = "hardest_accuracy")
 
 
 def write_leaderboard(ctx, out_dir) -> dict:
-    """leaderboard.{csv,md,tex}, leaderboard_pairwise.{csv,md,tex}, leaderboard.{png,svg}; only for
-    multi-generator studies (some group with >= 2 generators: with one, the comparisons table says it all)."""
+    """leaderboard.{csv,md,tex}, leaderboard_pairwise.{csv,md,tex}, leaderboard.{png,svg}: for multi-generator
+    studies (some group with >= 2 generators), and for one generator where an exchange rate has a basis (an
+    oracle arm or a few-shot curve): the comparisons table has no column for what its set is worth."""
     import matplotlib.pyplot as plt
 
     from benchmark.report.figures import save_figure
     from benchmark.report.table_formats import write_table_formats
 
     long = leaderboard_of(ctx)
-    if long.empty or not (long["kind"] == "pairwise").any():
+    exchange = exchange_of(ctx) if not long.empty else None
+    priced = exchange is not None and len(exchange) and \
+        exchange["exchange_basis"].astype(str).str.match(r"(oracle|few-shot)").any()
+    if long.empty or not ((long["kind"] == "pairwise").any() or priced):
         return {}
     note = (f"\nVerdict rule: {ctx.rule.describe()}. The same rows, Holm p values and verdicts as the comparisons "
             "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
             "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
             "equal the generator's delivered counts. CI and p: those the rule reads.\n")
-    paths = write_table_formats(leaderboard_table(long, exchange_of(ctx)), out_dir, "leaderboard", LEADERBOARD_HEADERS,
+    paths = write_table_formats(leaderboard_table(long, exchange), out_dir, "leaderboard", LEADERBOARD_HEADERS,
                                 digits=3,
                                 md_suffix=note + "\n" + EXCHANGE_NOTE + "\n",
                                 caption="Generator leaderboard (ranked by gain over placebo)")

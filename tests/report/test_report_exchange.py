@@ -83,6 +83,16 @@ def test_report_leaderboard_shows_the_exchange_rate(tmp_path):
     assert "Worth (real images)" in paths["index_html"].read_text()
 
 
+def test_one_generator_with_an_oracle_gets_a_leaderboard_for_its_price(tmp_path):
+    """One generator: no pairwise rows, but the oracle prices its set, and only the leaderboard says so."""
+    paths = write_report(_study(tmp_path / "s", ["real", "placebo16", "cutpaste", "oracle"]), n_boot=200)
+    lb = pd.read_csv(paths["leaderboard_csv"])
+    assert list(lb["generator"]) == ["cutpaste"] and lb["exchange_basis"].iloc[0].startswith("oracle")
+    assert "leaderboard_pairwise_csv" not in paths
+    bare = write_report(_study(tmp_path / "t", ["real", "placebo16", "cutpaste"]), n_boot=200)
+    assert "leaderboard_csv" not in bare          # nothing to price it by and nothing to rank it against
+
+
 def test_without_oracle_or_curve_the_columns_say_so(tmp_path):
     data = load_study(_study(tmp_path / "s", [lab for lab in ARMS if lab != "oracle"]))
     table = leaderboard_table(leaderboard_comparisons(data, n_boot=100), exchange_frame(data, n_boot=100))
