@@ -385,6 +385,25 @@ def test_experiment_files_compose_and_name_their_command(exp):
         assert compose_config([f"experiment={exp}"]).split.manifest == table1_manifest("mvtec_ad_pill")
 
 
+def test_folds_generators_experiment_is_the_folds_design_with_three_generators():
+    """The priced-in-real-images study: magnetic_tile_folds' split, model, seeds and volume, one sweep over
+    generators, every arm (oracle too) adding the same 24 images so one placebo cell serves them all."""
+    from omegaconf import OmegaConf
+
+    from benchmark.cli import compose_config
+
+    exp = "magnetic_tile_folds_generators"
+    path = PROJECT_ROOT / "conf" / "experiment" / f"{exp}.yaml"
+    assert path.read_text().splitlines()[1].startswith(f"# scarce-run -m experiment={exp} && scarce report")
+    cfg, folds = compose_config([f"experiment={exp}"]), compose_config(["experiment=magnetic_tile_folds"])
+    assert cfg.study == exp
+    assert (cfg.split, cfg.model, cfg.trainer, cfg.synthetic, list(cfg.seeds)) == \
+        (folds.split, folds.model, folds.trainer, folds.synthetic, list(folds.seeds))
+    sweep = OmegaConf.load(path).hydra.sweeper.params
+    assert set(sweep.arm.split(",")) == {"real", "placebo", "oracle", "synthetic"}
+    assert sweep.generator.split(",") == ["cutpaste", "augment", "noise"]
+
+
 def test_dataset_available_skips_absent_and_unsplit_data(tmp_path):
     ok, why = dataset_available({"name": "marble", "root": str(tmp_path / "nowhere")})
     assert not ok and "data not found" in why and "scarce fetch marble" in why
