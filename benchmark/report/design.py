@@ -22,16 +22,25 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
-__all__ = ["GROUP_KEYS", "matched_placebo", "label_arms", "seed_series", "MixedDesignError"]
+__all__ = ["GROUP_KEYS", "key_text", "matched_placebo", "label_arms", "seed_series", "MixedDesignError"]
 
 GROUP_KEYS = ["dataset", "hardest_class", "model", "engine", "k", "design"]
 
 
 class MixedDesignError(ValueError):
     """Runs that cannot be paired were about to be averaged."""
+
+
+def key_text(v: Any) -> str:
+    """A group-key value as text that compares equal across frames, whatever pandas made of it: None, NaN and
+    pd.NA all become '', and a whole float the int it stands for (k = 2.0 in one frame, 2 in another)."""
+    if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
+        return ""
+    return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
 
 
 def _is_none(v: Any) -> bool:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from benchmark.report.collect import StudyData
 from benchmark.report.comparisons import comparisons_frame, iter_arm_groups, ok_runs
-from benchmark.report.design import GROUP_KEYS
+from benchmark.report.design import GROUP_KEYS, key_text
 from benchmark.report.exchange import EXCHANGE_COLUMNS, EXCHANGE_HEADERS, EXCHANGE_NOTE, exchange_of
 from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
@@ -93,21 +93,14 @@ def leaderboard_comparisons(data: StudyData, rule: DecisionRule = DecisionRule()
     return pd.DataFrame(rows, columns=cols)
 
 
-def _norm(v) -> str:
-    """A key value as text whatever pandas made of it (None / NaN alike, k = 2 and k = 2.0 alike)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-        return "None"
-    return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
-
-
 def _with_exchange(t: pd.DataFrame, exchange: pd.DataFrame | None) -> pd.DataFrame:
     """The exchange-rate columns of :func:`benchmark.report.exchange.exchange_frame`, matched on group and
     generator; a row without one says so (never a silent blank)."""
     key = [*GROUP, "generator"]
-    found = {} if exchange is None else {tuple(map(_norm, r[:len(key)])): r[len(key):] for r in
+    found = {} if exchange is None else {tuple(map(key_text, r[:len(key)])): r[len(key):] for r in
                                          exchange[key + EXCHANGE_COLUMNS].itertuples(index=False)}
     missing = (math.nan,) * 4 + ("—", "not computed" if exchange is None else "no exchange row")
-    vals = [found.get(tuple(map(_norm, r)), missing) for r in t[key].itertuples(index=False)]
+    vals = [found.get(tuple(map(key_text, r)), missing) for r in t[key].itertuples(index=False)]
     return t.assign(**{c: [v[j] for v in vals] for j, c in enumerate(EXCHANGE_COLUMNS)})
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.report.comparisons import GROUP_KEYS, placebo_of
+from benchmark.report.design import key_text
 from benchmark.report.published import load_table1, match_table1
 from benchmark.report.table_formats import write_table_formats
 from benchmark.stats.plausibility import grim_reachable, implied_sd, mde_from_interval, mde_paired, seeds_for_z
@@ -109,13 +110,8 @@ def plausibility_cells(pub: dict[str, Any], null_sd: float, synthetic_sd: float,
 
 
 def _key(row) -> tuple:
-    """A group key that compares equal across frames (None, NaN and pd.NA all become '')."""
-    def text(v) -> str:
-        if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
-            return ""
-        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)   # k: 2.0 in one frame, 2 in another
-
-    return tuple(text(row[c]) for c in GROUP_KEYS)
+    """A group key that compares equal across frames (:func:`benchmark.report.design.key_text`)."""
+    return tuple(key_text(row[c]) for c in GROUP_KEYS)
 
 
 def _comparison(comps: pd.DataFrame, key: tuple, arm_a: str | None, arm_b: str) -> dict | None:
