@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+# draw_replicates / replicate_means are the draw and its means, shared with benchmark.stats.exchange (re-exported there)
 __all__ = ["bootstrap_means", "bootstrap_ci", "hierarchical_bootstrap_means", "hierarchical_bootstrap_ci"]
 
 DEFAULT_N_BOOT = 4000
@@ -85,15 +86,35 @@ def hierarchical_bootstrap_means(correct_a, correct_b, rng: np.random.Generator,
     n, m = a.shape
     if n == 0 or m == 0:
         return np.empty(0)
-    y, sizes = unit_totals(a - b, units)                     # (n, G) unit totals / mean size, (G,)
-    totals = y * sizes.mean()                                # (n, G) per-seed, per-unit sums
-    g = totals.shape[1]
-    out = np.empty(n_boot)
-    seeds = rng.integers(0, n, size=(n_boot, n))             # same draw as bootstrap_means
-    picks = rng.integers(0, g, size=(n_boot, g))
-    chunk = max(1, max_cells // (n * g))                     # bounds memory: chunk × n × g floats
-    for start in range(0, n_boot, chunk):
-        stop = min(start + chunk, n_boot)
+    seeds, picks = draw_replicates(n, len(unit_totals(a - b, units)[1]), rng, n_boot)  # seeds first, as bootstrap_means
+    return replicate_means(a - b, seeds, picks, units, max_cells)
+
+
+def draw_replicates(n: int, g: int | None, rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT):
+    """``(seeds (n_boot, n), picks (n_boot, g) or None)``: one seed and one unit draw per replicate, in the
+    order :func:`hierarchical_bootstrap_means` draws them (``g`` None: seeds only)."""
+    seeds = rng.integers(0, n, size=(n_boot, n))
+    picks = rng.integers(0, g, size=(n_boot, g)) if g is not None else None
+    return seeds, picks
+
+
+def replicate_means(x, seeds: np.ndarray, picks: np.ndarray | None = None, units=None,
+                    max_cells: int = 4_000_000) -> np.ndarray:
+    """(n_boot,) means of ``x`` under the given draws: ``x`` (n seeds,) per-seed values (``picks`` None) or
+    (n seeds × m images) correctness, units resampled whole and the mean image-weighted, as
+    :func:`hierarchical_bootstrap_means` does on ``a − b`` (one draw can serve several arms: the exchange rate)."""
+    from benchmark.stats.crossed import unit_totals
+
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        return x[seeds].mean(axis=1)
+    y, sizes = unit_totals(x, units)                         # (n, G), (G,)
+    totals = y * sizes.mean()                                # per-seed, per-unit sums
+    n, g = totals.shape
+    out = np.empty(seeds.shape[0])
+    chunk = max(1, max_cells // (n * g))
+    for start in range(0, seeds.shape[0], chunk):
+        stop = min(start + chunk, seeds.shape[0])
         sel = totals[seeds[start:stop]]                      # (B, n, G)
         got = np.take_along_axis(sel, picks[start:stop, None, :].repeat(n, axis=1), axis=2)
         out[start:stop] = got.sum(axis=(1, 2)) / (n * sizes[picks[start:stop]].sum(axis=1))

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from benchmark.stats.bootstrap import DEFAULT_N_BOOT
+from benchmark.stats.bootstrap import DEFAULT_N_BOOT, draw_replicates, replicate_means
 from benchmark.stats.crossed import unit_totals
 from benchmark.stats.fewshot import interpolate_k, label_efficiency
 
@@ -34,35 +34,6 @@ __all__ = ["draw_replicates", "replicate_means", "percentile_bounds", "oracle_ex
 
 OK = "resolved"  # the status of an estimate with a finite interval
 NAN = math.nan
-
-
-def draw_replicates(n: int, g: int | None, rng: np.random.Generator, n_boot: int = DEFAULT_N_BOOT):
-    """``(seeds (n_boot, n), picks (n_boot, g) or None)``: one seed and one unit draw per replicate, in the
-    order :func:`benchmark.stats.bootstrap.hierarchical_bootstrap_means` draws them (``g`` None: seeds only)."""
-    seeds = rng.integers(0, n, size=(n_boot, n))
-    picks = rng.integers(0, g, size=(n_boot, g)) if g is not None else None
-    return seeds, picks
-
-
-def replicate_means(x, seeds: np.ndarray, picks: np.ndarray | None = None, units=None,
-                    max_cells: int = 4_000_000) -> np.ndarray:
-    """(n_boot,) means of ``x`` under the given draws: ``x`` (n seeds,) per-seed values (``picks`` None) or
-    (n seeds × m images) correctness, units resampled whole and the mean image-weighted, as in
-    :func:`benchmark.stats.bootstrap.hierarchical_bootstrap_means` (which this reproduces on ``a − b``)."""
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        return x[seeds].mean(axis=1)
-    y, sizes = unit_totals(x, units)                         # (n, G), (G,)
-    totals = y * sizes.mean()                                # per-seed, per-unit sums
-    n, g = totals.shape
-    out = np.empty(seeds.shape[0])
-    chunk = max(1, max_cells // (n * g))
-    for start in range(0, seeds.shape[0], chunk):
-        stop = min(start + chunk, seeds.shape[0])
-        sel = totals[seeds[start:stop]]                      # (B, n, G)
-        got = np.take_along_axis(sel, picks[start:stop, None, :].repeat(n, axis=1), axis=2)
-        out[start:stop] = got.sum(axis=(1, 2)) / (n * sizes[picks[start:stop]].sum(axis=1))
-    return out
 
 
 def percentile_bounds(reps: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
