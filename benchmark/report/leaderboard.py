@@ -197,7 +197,8 @@ def write_leaderboard(ctx, out_dir) -> dict:
         return {}
     note = (f"\nVerdict rule: {ctx.rule.describe()}. The same rows, Holm p values and verdicts as the comparisons "
             "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
-            "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
+            "the secondary one (vs real, pairwise); curation arms (g@selector) once more over the curation family (each "
+            "vs g@random, the same N). Placebo matched by counts: the placebo runs whose added counts "
             "equal the generator's delivered counts. CI and p: those the rule reads.\n")
     paths = write_table_formats(leaderboard_table(long, exchange), out_dir, "leaderboard", LEADERBOARD_HEADERS,
                                 digits=3,

@@ -134,3 +134,9 @@ def test_config_refuses_unknown_selectors_and_options(composed, key, value, matc
     bad = composed | {"curation": {**composed["curation"], key: value}}
     with pytest.raises(ConfigError, match=match):
         validate(bad)
+
+
+def test_config_refuses_curation_for_detection(composed):
+    with pytest.raises(ConfigError, match="curation.name='uncertainty': expected none: .*classification"):
+        validate(composed | {"task": {"name": "detection"}})
+    validate(composed | {"task": {"name": "detection"}, "curation": {"name": "none"}})  # none is every task's
