@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.curation import Curation, curated_set
 from benchmark.data.base import Dataset, Item
 from benchmark.generators import GENERATORS, GenRequest, SyntheticSet
 from benchmark.registry import Registry
@@ -100,27 +101,33 @@ def oracle_arm(dataset: Dataset, train: list[Item], reserve: list[Item], hardest
 
 
 def build_arm(arm: str, dataset: Dataset, train: list[Item], train_sha: dict[str, str], hardest: str,
-              gen_cfg: dict, synthetic_cfg: dict, cache_root: Path) -> ArmData:
-    """A classification arm (detection's, with its parity arm, is benchmark/detect/arms.py)."""
+              gen_cfg: dict, synthetic_cfg: dict, cache_root: Path, curation: Curation | None = None) -> ArmData:
+    """A classification arm (detection's, with its parity arm, is benchmark/detect/arms.py). `curation`: keep N
+    of an r·N pool (benchmark/curation); None or `none` = the generator's N, as before."""
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; known arms: {', '.join(ARMS)}")
     if arm == "real":
         return ArmData(arm, list(train), cell={"arm": "real"})
     counts = target_counts(synthetic_cfg, hardest, dataset.counts(train))
-    return generated_arm(arm, dataset, train, train_sha, counts, gen_cfg, GENERATORS, cache_root)
+    return generated_arm(arm, dataset, train, train_sha, counts, gen_cfg, GENERATORS, cache_root, curation=curation)
 
 
 def generated_arm(arm: str, dataset, train: list[Item], train_sha: dict[str, str], counts: dict[str, int],
                   gen_cfg: dict, generators: Registry, cache_root: Path,
-                  holds: Callable[[Item, str], bool] | None = None) -> ArmData:
+                  holds: Callable[[Item, str], bool] | None = None, curation: Curation | None = None) -> ArmData:
     """`synthetic` (train + the generator's set for `counts`) or `placebo` (train + as many duplicated real
-    images per class as the generator actually delivered), for any task: `generators` is the task's registry."""
+    images per class as the generator actually delivered), for any task: `generators` is the task's registry.
+    With an active `curation` the set is N chosen of an r·N pool and names its selector in the cell; the placebo
+    stays count-matched to the N delivered (its cell is the uncurated arm's)."""
     gen_cfg = {k: v for k, v in gen_cfg.items() if k != "task"}  # which task a config is for: not an option
     name, gen_seed = gen_cfg.pop("name"), int(gen_cfg.pop("seed", 0))
     req = GenRequest(dataset, list(train), train_sha, counts, gen_seed)
-    syn = generators.create(name, **gen_cfg).materialize(req, cache_root)
+    gen = generators.create(name, **gen_cfg)
+    active = curation is not None and curation.active
+    syn = curated_set(gen, req, curation, cache_root) if active else gen.materialize(req, cache_root)
     if arm == "synthetic":
-        cell = {"arm": arm, "generator": name, "synthetic_key": syn.key}
+        cell = {"arm": arm, "generator": name, "synthetic_key": syn.key,
+                **({"curation": curation.cell()} if active else {})}  # absent for `none`: run IDs as before
         return ArmData(arm, list(train) + syn.items, syn.items, syn, cell)
     matched = syn.counts()  # placebo: count-matched to what the synthetic set actually delivered, class by class
     added = placebo_items(train, matched, gen_seed, holds)

@@ -41,7 +41,7 @@ def run_id(cell: dict[str, Any]) -> str:
 
 # cell fields that say *which training data* (the arm), not *which design*: left out of the design key
 DESIGN_EXCLUDED = ("arm", "generator", "synthetic_key", "placebo_counts", "placebo_seed", "oracle_counts", "seed",
-                   "synthetic", "volume", "parity")
+                   "synthetic", "volume", "parity", "curation")
 
 
 def design_key(cell: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ def _config(dataset: str, overrides: list[str]) -> dict:
 def synthetic_items(target: str, cfg: dict, dataset, manifest: dict):
     """(SyntheticSet, label) for a delivery folder (all its images) or a generator name / YAML file."""
     from benchmark.arms import build_arm
+    from benchmark.tasks.classification import curation_of
     from benchmark.generators import GenRequest, create_generator
     from benchmark.split.manifest import file_hashes, split_items
 
@@ -36,7 +37,7 @@ def synthetic_items(target: str, cfg: dict, dataset, manifest: dict):
     else:
         gen_cfg = _config(dataset.name, [f"generator={target}"])["generator"]
     arm = build_arm("synthetic", dataset, train, file_hashes(manifest, "train"), manifest["hardest"]["class"],
-                    gen_cfg, cfg["synthetic"], cache)
+                    gen_cfg, cfg["synthetic"], cache, curation_of(cfg))  # curation=<name>: the curated set
     return arm.synthetic
 
 

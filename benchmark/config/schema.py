@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, ConfigError, ints, is_bool, is_int, is_num, \
     nums, one_of, path_like, plain_study, safe_study, spec, text
+from benchmark.config.curation import CurationSchema, check_curation
 from benchmark.endpoints import PRIMARY_CHOICES
 from benchmark.train.determinism import THREADS_ALLOWED
 
@@ -215,6 +216,7 @@ class TopLevel:
     audit: Audit = field(default_factory=Audit)
     limits: Limits = field(default_factory=Limits)
     endpoints: Endpoints = field(default_factory=Endpoints)
+    curation: CurationSchema = field(default_factory=CurationSchema)
 
 
 TRAINERS = {"finetune": FinetuneTrainer, "featurebank": FeaturebankTrainer, "yolo": YoloTrainer}
@@ -263,6 +265,7 @@ def validate(cfg: dict) -> dict:
     if engine in ("finetune", "featurebank"):
         _budget(cfg["trainer"])
     _volume(cfg)
+    check_curation(cfg)
     return cfg
 
 

@@ -27,6 +27,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "arm": cell["arm"],
             "generator": cell.get("generator"),
             "synthetic_key": cell.get("synthetic_key"),
+            "curation": (cell.get("curation") or {}).get("name"),  # None: no pool (curation=none, or before it)
             "seed": cell["seed"],
             "k": cell.get("k"),
             "model": cell["model"]["name"],

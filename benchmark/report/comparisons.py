@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS
 from benchmark.report.collect import StudyData, endpoint_column
+from benchmark.report.curation import curation_pairs
 from benchmark.report.design import GROUP_KEYS, label_arms, seed_series
 from benchmark.stats import DecisionRule, adjust_study, compare_arms
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
@@ -113,13 +114,16 @@ def placebo_of(synthetic_label: str, labels) -> str | None:
 
 def comparison_pairs(labels: list[str]) -> list[tuple[str, str, str]]:
     """(A, B, family) to compare, in report order: the primary family (each synthetic − its count-matched
-    placebo), then the secondary one (synthetic − real, placebo − real, generator vs generator)."""
+    placebo), then the secondary one (synthetic − real, placebo − real, generator vs generator), then the
+    curation family (each curation variant − its generator's `random` pick: benchmark/report/curation.py)."""
     syn = sorted(lab for lab in labels if lab.startswith("synthetic"))
     plc = sorted(lab for lab in labels if lab.startswith("placebo"))
     pairs = [(s, m, "primary") for s in syn if (m := placebo_of(s, labels))]
     pairs += [(s, "real", "secondary") for s in syn if "real" in labels]
     pairs += [(p, "real", "secondary") for p in plc if "real" in labels]
-    pairs += [(a, b, "secondary") for a, b in combinations(syn, 2)]
+    curated = curation_pairs(syn)  # each curation variant vs its generator's random pick: its own family
+    done = {frozenset(p[:2]) for p in curated}
+    pairs += [(a, b, "secondary") for a, b in combinations(syn, 2) if frozenset((a, b)) not in done] + curated
     if "oracle" in labels:  # the known-answer control: its own family, never in the primary one's Holm
         against = plc or (["real"] if "real" in labels else [])
         pairs += [("oracle", b, "control") for b in against]

@@ -8,7 +8,8 @@ land in different groups (separate rows), never averaged into one seed. Within a
 one design of training data:
 
 - ``synthetic[g]`` — generator g's set; ``synthetic[g#key]`` when g delivered several different sets
-  (another volume, another generator seed) in the same group;
+  (another volume, another generator seed) in the same group; ``synthetic[g@s]`` — g's set curated by
+  selector s (N kept of an r·N pool: benchmark/curation), each selector its own arm;
 - ``placebo[g]`` — the placebo runs whose duplicated class counts equal what g's set delivered (the
   placebo is count-matched to the delivery: :func:`matched_placebo`, the one rule used by Table 1, the
   comparisons and the leaderboard); ``placebo[g+h]`` when g and h delivered the same counts (one
@@ -62,24 +63,31 @@ def matched_placebo(placebo: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFr
     return placebo[placebo["added_key"] == want]
 
 
+def source_of(rows: pd.DataFrame) -> pd.Series:
+    """Per synthetic run, what made its set: ``g``, or ``g@s`` for g's pool curated by selector s."""
+    cur = rows["curation"] if "curation" in rows else pd.Series(None, index=rows.index, dtype=object)
+    return pd.Series([g if _is_none(c) else f"{g}@{c}" for g, c in zip(rows["generator"], cur)], index=rows.index)
+
+
 def _one_set_per_seed(rows: pd.DataFrame) -> pd.Series:
     """Per generator: True in a few-shot group (k set) where each of its sets was used by one seed only. There
     the generator saw that seed's own k-shot draw (:func:`benchmark.arms.few_shot_subset`), so a set per seed
     is one design — regenerated per seed by construction — not several."""
     if "k" not in rows or not rows["k"].notna().all():
         return pd.Series(dtype=bool)
-    return rows.groupby(["generator", "synthetic_key"])["seed"].nunique().groupby(level=0).max() == 1
+    return rows.groupby(["source", "synthetic_key"])["seed"].nunique().groupby(level=0).max() == 1
 
 
 def _synthetic_labels(rows: pd.DataFrame) -> pd.Series:
     """``synthetic[g]``, or ``synthetic[g#key6]`` where one generator delivered several sets (per-seed sets of a
-    few-shot group are one set: :func:`_one_set_per_seed`)."""
-    keys_per_gen = rows.groupby("generator")["synthetic_key"].nunique()
+    few-shot group are one set: :func:`_one_set_per_seed`); g is :func:`source_of` (``g@s`` when curated)."""
+    rows = rows.assign(source=source_of(rows))
+    keys_per_gen = rows.groupby("source")["synthetic_key"].nunique()
     per_seed = _one_set_per_seed(rows)
     def label(g, key):
         several = keys_per_gen.get(g, 1) > 1 and not per_seed.get(g, False)
         return f"synthetic[{g}#{str(key)[:6]}]" if several else f"synthetic[{g}]"
-    return pd.Series([label(g, k) for g, k in zip(rows["generator"], rows["synthetic_key"])], index=rows.index)
+    return pd.Series([label(g, k) for g, k in zip(rows["source"], rows["synthetic_key"])], index=rows.index)
 
 
 def label_arms(rows: pd.DataFrame) -> pd.Series:

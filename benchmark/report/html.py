@@ -122,10 +122,11 @@ def _figures(ctx: ReportContext) -> str:
 def _extra_tables(ctx: ReportContext, stems: tuple[str, ...]) -> str:
     """Tables another artefact wrote as CSV (leaderboard, audit), rendered from its Markdown twin's headers."""
     from benchmark.report.audit import AUDIT_HEADERS
+    from benchmark.report.curation import CURATION_HEADERS
     from benchmark.report.leaderboard import LEADERBOARD_HEADERS, PAIRWISE_HEADERS
 
     headers = {"leaderboard": LEADERBOARD_HEADERS, "leaderboard_pairwise": PAIRWISE_HEADERS,
-               "audit": AUDIT_HEADERS | {"class": "Class"}}
+               "audit": AUDIT_HEADERS | {"class": "Class"}, "curation": CURATION_HEADERS}
     out = [f"<div class=\"scroll\">{html_table(pd.read_csv(ctx.written[f'{s}_csv']), headers[s], 3)}</div>"
            for s in stems if f"{s}_csv" in ctx.written]
     if out and "leaderboard" in stems and "leaderboard_png" in ctx.written:
@@ -160,6 +161,8 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
         _section("Secondary endpoints (unadjusted, no verdict)", secondary_html(ctx)),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Generator leaderboard", _extra_tables(ctx, ("leaderboard", "leaderboard_pairwise"))),
+        _section("Does curation help, beyond volume? (each selector vs random at equal N)",
+                 _extra_tables(ctx, ("curation",))),
         _section("Synthetic-set audit", _extra_tables(ctx, ("audit",))),
         _section("Figures", _figures(ctx)),
         _section("Datasets not run", _not_run(ctx)),

@@ -36,6 +36,8 @@ LEADERBOARD_HEADERS = {
     "vs_placebo_mean_pp": "Gain vs placebo (pp)", "vs_placebo_ci_low_pp": "CI low (placebo)",
     "vs_placebo_ci_high_pp": "CI high (placebo)", "vs_placebo_p_holm": "Holm p (placebo, primary)",
     "vs_placebo_verdict": "Verdict vs placebo (primary)", "n": "n seeds", **EXCHANGE_HEADERS,
+    "vs_random_mean_pp": "Gain vs random pick (pp)", "vs_random_ci_low_pp": "CI low (random)",  # curation arms only
+    "vs_random_ci_high_pp": "CI high (random)", "vs_random_verdict": "Verdict vs random (curation)",
 }
 PAIRWISE_HEADERS = {"generator_a": "A", "generator_b": "B", "n": "n seeds", "mean_pp": "A − B (pp)",
                     "ci_low_pp": "CI low", "ci_high_pp": "CI high", "z": "z", "p": "seed t-test p",
@@ -79,12 +81,12 @@ def leaderboard_comparisons(data: StudyData, rule: DecisionRule = DecisionRule()
     sizes = _sizes(data)
     rows = []
     for r in comp.to_dict("records"):
-        kind = _kind(r["arm_a"], r["arm_b"])
+        kind = "vs random" if r["family"] == "curation" else _kind(r["arm_a"], r["arm_b"])
         if kind is None:
             continue
         n_added, n_plc = sizes.get((*[r[c] for c in GROUP], r["arm_a"]), (None, 0))
         rows.append({**{c: r[c] for c in GROUP}, "kind": kind, "generator": _gen(r["arm_a"]),
-                     "against": _gen(r["arm_b"]) if kind == "pairwise" else r["arm_b"].split("[")[0],
+                     "against": _gen(r["arm_b"]) if kind in ("pairwise", "vs random") else r["arm_b"].split("[")[0],
                      "n_added": n_added if kind != "pairwise" else None,
                      "placebo_runs": n_plc if kind != "pairwise" else None,
                      **{c: r[c] for c in ("family", "n", "mean_pp", "hier_ci_low_pp", "hier_ci_high_pp", "z", "p",
@@ -115,11 +117,11 @@ def leaderboard_table(long: pd.DataFrame, exchange: pd.DataFrame | None = None) 
         for gen, r in g.groupby("generator", sort=True):
             row = {**{c: r[c].iloc[0] for c in GROUP}, "generator": gen, "n_added": r["n_added"].iloc[0],
                    "placebo_runs": r["placebo_runs"].iloc[0], "n": int(r["n"].max())}
-            for kind in ("vs real", "vs placebo"):
+            for kind in ("vs real", "vs placebo", "vs random"):
                 hit = r[r["kind"] == kind]
                 for c in ("mean_pp", "ci_low_pp", "ci_high_pp", "p_holm", "verdict"):
                     row[f"{kind.replace(' ', '_')}_{c}"] = hit[c].iloc[0] if len(hit) else (
-                        "no placebo" if c == "verdict" else math.nan)
+                        {"vs placebo": "no placebo", "vs random": "—"}.get(kind) if c == "verdict" else math.nan)
             rows.append(row)
         t = pd.DataFrame(rows)
         score = t["vs_placebo_mean_pp"].fillna(t["vs_real_mean_pp"])  # no matched placebo: ranked by vs real
@@ -128,7 +130,8 @@ def leaderboard_table(long: pd.DataFrame, exchange: pd.DataFrame | None = None) 
     out = _with_exchange(pd.concat(parts, ignore_index=True), exchange)
     for c in ("n_added", "placebo_runs"):  # counts, not measurements: no decimals in the tables
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
-    return out[[*GROUP, *LEADERBOARD_HEADERS]]
+    curated = (long["kind"] == "vs random").any()  # the vs-random columns only where a study has curation arms
+    return out[[*GROUP, *(c for c in LEADERBOARD_HEADERS if curated or not c.startswith("vs_random_"))]]
 
 
 def pairwise_table(long: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +153,7 @@ def plot_leaderboard(long: pd.DataFrame, ax, endpoint: str = "hardest_accuracy")
     from benchmark.endpoints import ENDPOINTS
     from benchmark.report.figures import VERDICT_COLORS
 
-    marks = {"vs real": "o", "vs placebo": "s", "pairwise": "D"}
+    marks = {"vs real": "o", "vs placebo": "s", "pairwise": "D", "vs random": "^"}
     rows = long.reset_index(drop=True)
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows.itertuples()):
@@ -187,7 +190,8 @@ def write_leaderboard(ctx, out_dir) -> dict:
         return {}
     note = (f"\nVerdict rule: {ctx.rule.describe()}. The same rows, Holm p values and verdicts as the comparisons "
             "table: Holm once over the primary family (each generator vs its count-matched placebo) and once over "
-            "the secondary one (vs real, pairwise). Placebo matched by counts: the placebo runs whose added counts "
+            "the secondary one (vs real, pairwise); curation arms (g@selector) once more over the curation family (each "
+            "vs g@random, the same N). Placebo matched by counts: the placebo runs whose added counts "
             "equal the generator's delivered counts. CI and p: those the rule reads.\n")
     paths = write_table_formats(leaderboard_table(long, exchange), out_dir, "leaderboard", LEADERBOARD_HEADERS,
                                 digits=3,

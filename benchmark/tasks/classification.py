@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.arms import ArmData, build_arm, few_shot_subset, oracle_arm
+from benchmark.curation import Curation
 from benchmark.data import create_dataset
 from benchmark.data.base import Item
 from benchmark.generators import GENERATORS
@@ -20,6 +21,11 @@ from benchmark.tasks.base import Task
 from benchmark.train import create_engine
 from benchmark.train.loop import total_steps
 from benchmark.train.models import check_model
+
+
+def curation_of(cfg: dict) -> Curation:
+    """The run's curation (conf/curation/), its features from the audit's backbone and feature cache."""
+    return Curation.of(cfg.get("curation"), (cfg.get("audit") or {}).get("model"), cfg.get("cache_root", ".cache"))
 
 
 @register_task("classification")
@@ -58,7 +64,7 @@ class Classification(Task):
             reserve = [Item(e["path"], e["label"], e.get("mask")) for e in manifest.get("reserve_files", [])]
             return oracle_arm(dataset, train, reserve, manifest["hardest"]["class"], cfg["synthetic"])
         return build_arm(cfg["arm"]["name"], dataset, train, file_hashes(manifest, "train"),
-                         manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache)
+                         manifest["hardest"]["class"], cfg["generator"], cfg["synthetic"], cache, curation_of(cfg))
 
     def cell(self, cfg: dict, arm: ArmData) -> dict:
         return {"k": cfg.get("k"), "model": cfg["model"], "trainer": cfg["trainer"],
