@@ -193,6 +193,12 @@ class Endpoints:
     primary: str = spec("hardest_accuracy", one_of(*PRIMARY_CHOICES), "one of " + ", ".join(PRIMARY_CHOICES))
 
 
+@dataclass
+class VolumeCurve:  # the volume curve's fit and threshold (benchmark/stats/volume.py), declared before running
+    fit: str = spec("saturating", one_of("saturating", "log"), "saturating or log")
+    threshold_pp: float = spec(0.1, nums(0, lo_open=True), "a finite number > 0 (pp per added image)")
+
+
 def seed_ok(v) -> bool:  # requested_seeds already refused non-integers and negatives with its own words
     return not is_int(v) or v <= SEED_MAX
 
@@ -215,6 +221,7 @@ class TopLevel:
     audit: Audit = field(default_factory=Audit)
     limits: Limits = field(default_factory=Limits)
     endpoints: Endpoints = field(default_factory=Endpoints)
+    volume_curve: VolumeCurve = field(default_factory=VolumeCurve)
 
 
 TRAINERS = {"finetune": FinetuneTrainer, "featurebank": FeaturebankTrainer, "yolo": YoloTrainer}
@@ -239,8 +246,7 @@ def _walk(schema, node, prefix: str) -> None:
 
 
 def _volume(cfg: dict) -> None:
-    syn, lim = cfg.get("synthetic") or {}, cfg.get("limits") or {}
-    vol = syn.get("volume")
+    lim, vol = cfg.get("limits") or {}, (cfg.get("synthetic") or {}).get("volume")
     max_n, max_f = lim.get("max_volume_count", 100_000), lim.get("max_volume_fraction", 100.0)
     if is_int(vol) and vol > max_n:
         raise ConfigError("synthetic.volume", vol, f"an image count per target class <= {max_n} "
@@ -290,5 +296,5 @@ def register_schemas() -> None:
     for name, node in {"top": TopLevel, "trainer_finetune": FinetuneTrainer, "trainer_featurebank":
                        FeaturebankTrainer, "trainer_yolo": YoloTrainer, "model_timm": TimmModel,
                        "model_yolo": YoloModel, "synthetic": Synthetic, "split": Split, "audit": Audit,
-                       "limits": Limits, "endpoints": Endpoints}.items():
+                       "limits": Limits, "endpoints": Endpoints, "volume_curve": VolumeCurve}.items():
         cs.store(group="schema", name=name, node=node)
