@@ -38,7 +38,8 @@ FIT_HEADERS = {"generator": "generator", "curve": "curve", "model": "fit", "form
                                                                                         ("_hi", " CI high"))},
                "slope_at_max": "gain per image at max (pp)", "threshold_pp": "threshold (pp/image)",
                "diminishing_v": "V (images)", "diminishing_v_lo": "V CI low", "diminishing_v_hi": "V CI high",
-               "diminishing": "diminishing returns"}
+               "lof_F": "lack-of-fit F", "lof_p": "lack-of-fit p", "c_at_bound": "c at its bound (a line)",
+               "best_volume": "best measured volume", "best_mean": "its mean (%)", "diminishing": "diminishing returns"}
 
 
 def declared_fit(data: StudyData) -> tuple[str, float]:
@@ -151,7 +152,10 @@ def fit_row(c: dict, arm: str, model: str, threshold_pp: float, rng: np.random.G
     row["slope_at_max"] = 100.0 * float(marginal_gain(f["v_max"], (f["a"], f["b"], f["c"]), model))
     row |= {"threshold_pp": threshold_pp, "diminishing_v": f["diminishing_v"],
             "diminishing_v_lo": f["diminishing_v_lo"], "diminishing_v_hi": f["diminishing_v_hi"],
+            "lof_F": f["lof_F"], "lof_p": f["lof_p"], "c_at_bound": f["c_at_bound"],
             "diminishing": describe_v(f), "n_boot_failed": f["n_boot_failed"], "_fit": f}
+    means = vals.mean(axis=0)  # descriptive: where the measured curve peaks (never used to choose anything)
+    row |= {"best_volume": int(vols[int(np.argmax(means))]), "best_mean": 100.0 * float(means.max())}
     return row
 
 

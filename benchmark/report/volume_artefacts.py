@@ -26,7 +26,9 @@ def _note(model: str, threshold_pp: float, endpoint: str) -> str:
             f"(seed, volume) point on the seeds measured at every volume; CIs: 95 % percentile bootstrap over seeds. "
             f"V: the volume where the fitted gain per added image falls below {threshold_pp:g} pp "
             f"(volume_curve.threshold_pp); beyond the largest volume tested it is reported as not reached, never "
-            f"extrapolated.\n")
+            f"extrapolated. Lack of fit: the classical F test of the volume means against the fitted curve (pure error "
+            f"within volumes); p < 0.05 says the declared model does not describe the measured curve, and then V does "
+            f"not summarise it.\n")
 
 
 def plot_volume(curve: dict, fits: list[dict], ax, endpoint: str) -> None:

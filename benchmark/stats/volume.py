@@ -19,10 +19,11 @@ import math
 import warnings
 
 import numpy as np
+from scipy import stats as _st
 from scipy.optimize import OptimizeWarning, curve_fit
 
 __all__ = ["MODELS", "VOLUME_N_BOOT", "curve", "marginal_gain", "fit_curve", "diminishing_volume", "volume_fit",
-           "bootstrap_fits", "describe_v"]
+           "bootstrap_fits", "describe_v", "lack_of_fit"]
 
 VOLUME_N_BOOT = 1000  # seed-bootstrap refits per curve (each a curve_fit: 4000 would take ~10 s per curve)
 MODELS = ("saturating", "log")
@@ -88,6 +89,23 @@ def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
     return np.asarray(p, dtype=float)
 
 
+def lack_of_fit(v, y, yhat, n_params: int = 3) -> dict:
+    """The classical lack-of-fit F test of a fitted curve with replicates at each volume (1-D arrays of one length):
+    residual SS = pure error (within volumes, df n − m) + lack of fit (volume means vs the curve, df m − p).
+    A small p says the model does not describe the measured means: its V is then not a summary of the data.
+    Seeds are paired across volumes, so the pure error holds the seed-to-seed spread too (a conservative test)."""
+    v, y, yhat = (np.asarray(x, dtype=float).ravel() for x in (v, y, yhat))
+    levels = np.unique(v)
+    m, n = levels.size, v.size
+    means = np.array([y[v == u].mean() for u in levels])[np.searchsorted(levels, v)]
+    ss_pe, ss_lf = float(((y - means) ** 2).sum()), float(((means - yhat) ** 2).sum())
+    df1, df2 = m - n_params, n - m
+    if df1 < 1 or df2 < 1 or ss_pe == 0:
+        return {"F": math.nan, "df1": df1, "df2": df2, "p": math.nan}
+    f = (ss_lf / df1) / (ss_pe / df2)
+    return {"F": float(f), "df1": int(df1), "df2": int(df2), "p": float(_st.f.sf(f, df1, df2))}
+
+
 def bootstrap_fits(volumes, values, model: str, rng: np.random.Generator, n_boot: int = VOLUME_N_BOOT) -> np.ndarray:
     """(n_boot, 3) refitted parameters, seeds (rows of ``values``, shape (S, V)) resampled with replacement;
     draw b uses rows ``idx[b]`` of ``rng.integers(0, S, (n_boot, S))``."""
@@ -142,17 +160,30 @@ def volume_fit(volumes, values, model: str, threshold: float, rng: np.random.Gen
         out[f"{name}_lo"], out[f"{name}_hi"] = _q(ok[:, i], confidence) if len(ok) else (math.nan, math.nan)
     out["diminishing_v_lo"], out["diminishing_v_hi"] = _q(np.array([dv(p) for p in ok]), confidence)
     out["reached"] = bool(math.isfinite(out["diminishing_v"]))
+    vv = np.broadcast_to(volumes, values.shape)
+    yhat = curve(vv, *params, model) if not np.isnan(params).any() else np.full(values.shape, np.nan)
+    lof = lack_of_fit(vv, values, yhat)
+    out |= {"lof_F": lof["F"], "lof_p": lof["p"], "lof_df1": lof["df1"], "lof_df2": lof["df2"],
+            "c_at_bound": bool(not np.isnan(params[2]) and np.isclose(params[2], _bounds(volumes)[1][2])),
+            "rises": bool(not np.isnan(params).any() and float(marginal_gain(0.0, params, model)) > 0)}
     return out
 
 
 def describe_v(fit: dict, unit: str = "images", per: float = 100.0, per_unit: str = "pp") -> str:
-    """The diminishing-returns volume in words, with the threshold it used (``per`` scales it: 100 = pp)."""
+    """The diminishing-returns volume in words, with the threshold it used (``per`` scales it: 100 = pp), and the
+    lack-of-fit warning where the declared model does not describe the measured means (p < 0.05)."""
     t = f"{fit['threshold'] * per:g} {per_unit} per added image"
     v, lo, hi = fit["diminishing_v"], fit["diminishing_v_lo"], fit["diminishing_v_hi"]
+    lof = fit.get("lof_p", math.nan)
+    warn = (f"; the {fit['model']} model does not fit the measured means (lack-of-fit F test p = {lof:.2g}), so V "
+            "does not summarise this curve" if lof < 0.05 else "")
     if math.isnan(v):
         return f"no fit (fewer than 3 volumes, or the fit failed); threshold {t}"
     if not fit["reached"]:
         return (f"not reached within the tested range (V > {fit['v_max']:g} {unit}: the fitted gain per image is "
-                f"still >= {t} at the largest volume tested)")
+                f"still >= {t} at the largest volume tested){warn}")
+    if v == 0:
+        shape = "rises by less than" if fit.get("rises", True) else "does not rise: its slope is below"
+        return f"no gain to diminish: the fitted curve {shape} {t} from the first image on{warn}"
     hi_s = f"> {fit['v_max']:g}" if math.isinf(hi) else f"{hi:.0f}"
-    return f"diminishing returns after ≈ {v:.0f} {unit} (95 % CI {lo:.0f} to {hi_s}; gain per image < {t})"
+    return f"diminishing returns after ≈ {v:.0f} {unit} (95 % CI {lo:.0f} to {hi_s}; gain per image < {t}){warn}"

@@ -80,6 +80,10 @@ def test_volume_fit_ci_covers_truth_and_reports_not_reached():
     g = volume_fit(VOL, line, "saturating", 0.001, np.random.default_rng(0), n_boot=100)
     assert not g["reached"] and math.isinf(g["diminishing_v"])
     assert "not reached within the tested range (V > 124" in describe_v(g)
+    # a falling curve: no gain to diminish, said so (not "diminishing returns after 0 images")
+    down = 0.3 - 0.001 * VOL + rng.normal(0, 0.01, (15, VOL.size))
+    h = volume_fit(VOL, down, "saturating", 0.001, np.random.default_rng(0), n_boot=50)
+    assert h["diminishing_v"] == 0 and "does not rise" in describe_v(h)
 
 
 def test_bad_model_and_threshold_are_refused():
@@ -88,3 +92,24 @@ def test_bad_model_and_threshold_are_refused():
     with pytest.raises(ValueError, match="threshold"):
         diminishing_volume((0, 1, 1), 0.0)
     assert np.isnan(fit_curve([0, 8, 0, 8], [0.1, 0.2, 0.1, 0.2])).all()  # two volumes cannot fix 3 parameters
+
+
+def test_lack_of_fit_matches_statsmodels_anova_against_the_cell_means_model():
+    """For a straight line (2 parameters) the lack-of-fit F test is the ANOVA of y ~ v against y ~ C(v)."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    from benchmark.stats.volume import lack_of_fit
+
+    rng = np.random.default_rng(5)
+    v = np.repeat(VOL, 10)
+    y = curve(v, 0.3, 0.3, 20.0) + rng.normal(0, 0.05, v.size)  # curved data: a line lacks fit
+    df = pd.DataFrame({"v": v, "y": y})
+    line = smf.ols("y ~ v", df).fit()
+    want = anova_lm(line, smf.ols("y ~ C(v)", df).fit())
+    got = lack_of_fit(v, y, line.fittedvalues.to_numpy(), n_params=2)
+    assert got["F"] == pytest.approx(want["F"].iloc[1]) and got["p"] == pytest.approx(want["Pr(>F)"].iloc[1])
+    assert got["p"] < 0.05
+    fit = fit_curve(v, y, "saturating")  # the true model: no lack of fit
+    assert lack_of_fit(v, y, curve(v, *fit), 3)["p"] > 0.05
