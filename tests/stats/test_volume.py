@@ -113,3 +113,12 @@ def test_lack_of_fit_matches_statsmodels_anova_against_the_cell_means_model():
     assert got["p"] < 0.05
     fit = fit_curve(v, y, "saturating")  # the true model: no lack of fit
     assert lack_of_fit(v, y, curve(v, *fit), 3)["p"] > 0.05
+
+
+@pytest.mark.parametrize("key,value", [("fit", "cubic"), ("threshold_pp", 0), ("threshold_pp", "x")])
+def test_config_refuses_a_bad_volume_curve(key, value):
+    from benchmark.config import ConfigError
+    from benchmark.config.schema import validate
+
+    with pytest.raises(ConfigError, match=f"volume_curve.{key}"):
+        validate({"volume_curve": {key: value}})
