@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.collect import StudyData, endpoint_column
-from benchmark.report.design import GROUP_KEYS, seed_series
+from benchmark.report.design import GROUP_KEYS, MixedDesignError, seed_series
 from benchmark.stats import mean_ci, paired_summary
 from benchmark.stats.volume import VOLUME_N_BOOT, describe_v, marginal_gain, volume_fit
 
@@ -73,7 +73,11 @@ def volume_curves(data: StudyData) -> list[dict]:
                 plc = placebo_of(lab, arms)
                 prow = arms[plc] if plc else ok.iloc[0:0]
                 pok = prow[prow["status"] == "ok"]
-                points[int(ok["n_added"].iloc[0])] = {
+                v = int(ok["n_added"].iloc[0])
+                if v in points:  # e.g. two generator seeds at one volume: which one is the curve's point?
+                    raise MixedDesignError(f"{gen}: two synthetic sets deliver {v} images in one group ({lab} and "
+                                           "another); expected one set per volume in a volume curve")
+                points[v] = {
                     "synthetic": _series(rows, lab, metric), "reference": _series(prow, plc or "", metric),
                     "reference_added": int(pok["n_added"].iloc[0]) if len(pok) else math.nan}
             if len(points) >= 2:

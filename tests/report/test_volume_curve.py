@@ -10,6 +10,7 @@ import pytest
 from benchmark.records import run_id, write_record
 from benchmark.report import build_report
 from benchmark.report.collect import load_study
+from benchmark.report.design import MixedDesignError
 from benchmark.report.volume import curve_matrix, detection_volume_curves, volume_curves, volume_tables
 from benchmark.stats.volume import curve
 
@@ -79,6 +80,14 @@ def test_declared_fit_is_read_from_the_records_and_mixing_is_refused(tmp_path):
     write_record(tmp_path / "mixed", _record("synthetic", 250, 0, fit="log"))
     with pytest.raises(ValueError, match="volume_curve"):
         load_study(tmp_path / "mixed")
+    _write(tmp_path / "twice", volumes=[8, 31, 124])  # a second set (another generator seed) at 31 images
+    for s in SEEDS:
+        r = _record("synthetic", 31, s)
+        r["cell"]["synthetic_key"] = "cp-31-seed1"
+        r["run_id"] = run_id(r["cell"])
+        write_record(tmp_path / "twice", r)
+    with pytest.raises(MixedDesignError, match="one set per volume"):
+        volume_curves(load_study(tmp_path / "twice"))
 
 
 def test_report_writes_volume_tables_figure_and_html(tmp_path):
