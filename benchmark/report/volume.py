@@ -33,7 +33,7 @@ CURVE_HEADERS = {"generator": "generator", "volume": "added images", "n_seeds": 
                                                           for s, t in (("mean", "mean (%)"), ("lo", "CI low"),
                                                                        ("hi", "CI high"))},
                  "gain_pp": "synthetic − reference (pp)", "gain_lo": "gain CI low", "gain_hi": "gain CI high"}
-FIT_HEADERS = {"generator": "generator", "curve": "curve", "model": "fit", "formula": "f(v)", "n_seeds": "seeds",
+FIT_HEADERS = {"generator": "generator", "curve": "curve", "fit": "fit", "formula": "f(v)", "n_seeds": "seeds",
                "volumes": "volumes", **{f"{p}{s}": f"{p}{t}" for p in "abc" for s, t in (("", ""), ("_lo", " CI low"),
                                                                                         ("_hi", " CI high"))},
                "slope_at_max": "gain per image at max (pp)", "threshold_pp": "threshold (pp/image)",
@@ -145,7 +145,7 @@ def fit_row(c: dict, arm: str, model: str, threshold_pp: float, rng: np.random.G
     """One ``volume_fit`` row (and, under ``_fit``, the fit itself for the figure)."""
     vols, vals = curve_matrix(c, arm)
     name = c["reference"] if arm == "reference" else arm
-    row = {**c["key"], "generator": c["generator"], "curve": name, "model": model, "formula": FORMULAS[model],
+    row = {**c["key"], "generator": c["generator"], "curve": name, "fit": model, "formula": FORMULAS[model],
            "n_seeds": int(vals.shape[0]), "volumes": ", ".join(f"{int(v)}" for v in vols)}
     if vals.shape[0] < 2 or vols.size < 3:
         return row | {"diminishing": "no fit: fewer than 3 volumes or 2 seeds with every volume", "_fit": None}

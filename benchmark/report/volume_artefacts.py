@@ -66,12 +66,13 @@ def _rows(curve: dict) -> list[dict]:
 
 def _write(curves: list[dict], out_dir: Path, stem: str, model: str, threshold_pp: float, endpoint: str,
            id_headers: dict[str, str], seed: int, n_boot: int = VOLUME_N_BOOT) -> dict[str, Path]:
-    from benchmark.report.artefacts import _subplots
+    from benchmark.report.artefacts import _subplots, drop_constant
     from benchmark.report.figures import save_figure
 
     if not curves:
         return {}
     table, fit, fits = volume_tables(curves, model, threshold_pp, seed, n_boot)
+    table, fit = drop_constant(table), drop_constant(fit)  # engine / k / design where they vary only
     note = _note(model, threshold_pp, endpoint)
     paths = write_table_formats(table, out_dir, f"{stem}_curve", id_headers | CURVE_HEADERS, digits=2, md_suffix=note,
                                 caption=f"Volume curve: {endpoint} vs added images (mean, 95 % t CI over seeds)")

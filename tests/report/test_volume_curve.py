@@ -114,3 +114,9 @@ def test_detection_uses_the_same_fit():
     _, fit, _ = volume_tables(curves, "saturating", 0.1, n_boot=50)
     syn = fit[fit["curve"] == "synthetic"].iloc[0]
     assert syn["b"] == pytest.approx(40.0, rel=1e-3) and syn["c"] == pytest.approx(30.0, rel=1e-3)
+
+
+def test_fit_table_keeps_the_backbone_and_names_the_fit(tmp_path):
+    _write(tmp_path / "s", volumes=[8, 31, 124])
+    _, fit, _ = volume_tables(volume_curves(load_study(tmp_path / "s")), "log", 0.1, n_boot=20)
+    assert set(fit["model"]) == {"resnet18"} and set(fit["fit"]) == {"log"}
