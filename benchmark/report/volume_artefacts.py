@@ -16,6 +16,7 @@ from benchmark.report.volume import (CURVE_HEADERS, FIT_HEADERS, declared_fit, d
 
 __all__ = ["write_volume", "write_detection_volume", "volume_html", "plot_volume"]
 
+FIGURES = {"det_volume": "det_volume_fit"}  # det_volume_curve.png is detection's own curve figure (detection_artefacts)
 COLORS = {"synthetic": "tab:orange", "placebo": "tab:blue", "real_plus": "tab:green", "real": "black"}
 
 
@@ -23,8 +24,8 @@ def _note(model: str, threshold_pp: float, endpoint: str) -> str:
     return (f"\nEndpoint: {endpoint}, in % (pp for differences). Volume v = images added (what the generator "
             f"delivered; the placebo duplicates as many real images of the same class at each volume); v = 0 is the "
             f"real arm. Fit declared before the run (config volume_curve.fit = {model}), least squares over every "
-            f"(seed, volume) point on the seeds measured at every volume; CIs: 95 % percentile bootstrap over seeds (seeds "
-            f"only: like every t CI here they speak for these test images, not for new ones). "
+            f"(seed, volume) point on the seeds measured at every volume; CIs: 95 % percentile bootstrap over seeds "
+            f"(seeds only: like every t CI here they speak for these test images, not for new ones). "
             f"V: the volume where the fitted gain per added image falls below {threshold_pp:g} pp "
             f"(volume_curve.threshold_pp); beyond the largest volume tested it is reported as not reached, never "
             f"extrapolated. Lack of fit: the classical F test of the volume means against the fitted curve (pure error "
@@ -65,7 +66,8 @@ def _rows(curve: dict) -> list[dict]:
 
 
 def _write(curves: list[dict], out_dir: Path, stem: str, model: str, threshold_pp: float, endpoint: str,
-           id_headers: dict[str, str], seed: int, n_boot: int = VOLUME_N_BOOT) -> dict[str, Path]:
+           id_headers: dict[str, str], seed: int, n_boot: int = VOLUME_N_BOOT,
+           fig_stem: str | None = None) -> dict[str, Path]:
     from benchmark.report.artefacts import _subplots, drop_constant
     from benchmark.report.figures import save_figure
 
@@ -78,14 +80,14 @@ def _write(curves: list[dict], out_dir: Path, stem: str, model: str, threshold_p
                                 caption=f"Volume curve: {endpoint} vs added images (mean, 95 % t CI over seeds)")
     paths |= write_table_formats(fit.drop(columns=["n_boot_failed"], errors="ignore"), out_dir, f"{stem}_fit",
                                  id_headers | FIT_HEADERS, digits=3, md_suffix=note,
-                                 caption="Volume curve fit, its 95 % seed-bootstrap CIs and the diminishing-returns volume")
+                                 caption="Volume curve fit, 95 % seed-bootstrap CIs, the diminishing-returns volume")
     fig, axes = _subplots(len(curves), 6.0, 4.5, ncols=2)
     for i, (ax, c) in enumerate(zip(axes, curves)):
         plot_volume(c, fits[2 * i:2 * i + 2], ax, endpoint)
         ax.set_title(f"{c['key'].get('dataset')} — {c['key'].get('hardest_class')} ({c['generator']})",
                      fontsize="medium")
     fig.tight_layout()
-    return paths | save_figure(fig, out_dir, stem + "_curve")
+    return paths | save_figure(fig, out_dir, fig_stem or stem + "_curve")
 
 
 def write_volume(ctx, out_dir: Path) -> dict[str, Path]:
@@ -103,8 +105,9 @@ def write_volume(ctx, out_dir: Path) -> dict[str, Path]:
 def write_detection_volume(data, out_dir: Path, id_headers: dict[str, str]) -> dict[str, Path]:
     """Detection's fit of the same form on the hardest class's AP@.5:.95 (``det_volume_curve`` / ``det_volume_fit``)."""
     model, thr = declared_fit(data)
+    # figure det_volume_fit.png: det_volume_curve.png is detection's own curve figure (detection_artefacts)
     return _write(detection_volume_curves(data.frame), out_dir, "det_volume", model, thr, "hardest-class AP@.5:.95",
-                  id_headers, 0)
+                  id_headers, 0, fig_stem=FIGURES["det_volume"])
 
 
 def volume_html(ctx, stem: str = "volume") -> str:
@@ -118,4 +121,5 @@ def volume_html(ctx, stem: str = "volume") -> str:
                    for _, r in fit.iterrows() if isinstance(r.get("diminishing"), str))
     return (f"<ul>{said}</ul><div class=\"scroll\">{html_table(fit, FIT_HEADERS, 3)}</div>"
             f"<div class=\"scroll\">{html_table(curve, CURVE_HEADERS, 2)}</div>"
-            f"<p class=\"note\">Figure: <code>{stem}_curve.png</code> / <code>.svg</code> beside this page.</p>")
+            f"<p class=\"note\">Figure: <code>{FIGURES.get(stem, stem + '_curve')}.png</code> / <code>.svg</code> "
+            "beside this page.</p>")

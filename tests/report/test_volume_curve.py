@@ -120,3 +120,19 @@ def test_fit_table_keeps_the_backbone_and_names_the_fit(tmp_path):
     _write(tmp_path / "s", volumes=[8, 31, 124])
     _, fit, _ = volume_tables(volume_curves(load_study(tmp_path / "s")), "log", 0.1, n_boot=20)
     assert set(fit["model"]) == {"resnet18"} and set(fit["fit"]) == {"log"}
+
+
+def test_detection_report_writes_the_fit_beside_its_own_curve(tmp_path):
+    from benchmark.report import write_report
+    from tests.detect.test_detect_report import _record as det_record
+
+    for s in range(3):
+        write_record(tmp_path, det_record("real", 0, s, 0.20 + 0.01 * s))
+        for v in (10, 20, 40):
+            write_record(tmp_path, det_record("synthetic", v, s, 0.20 + 0.01 * s + float(curve(v, 0, 0.1, 15.0))))
+            write_record(tmp_path, det_record("placebo", v, s, 0.21 + 0.01 * s))
+    paths = write_report(tmp_path)
+    fit = pd.read_csv(paths["det_volume_fit_csv"])
+    assert list(fit["curve"]) == ["synthetic", "placebo"] and fit["volumes"].iloc[0] == "0, 10, 20, 40"
+    assert paths["det_volume_fit_png"].is_file() and paths["det_volume_curve_png"].is_file()  # both figures
+    assert "Volume curve fit" in paths["index_html"].read_text()
