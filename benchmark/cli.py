@@ -54,6 +54,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     for name, p in paths.items():
         print(f"{name}: {p}")
     print("\n".join(["primary comparisons (any task, one rule, Holm within the family):", *answer_lines(paths)]))
+    from benchmark.report.volume_artefacts import volume_lines
+    if lines := volume_lines(paths):  # a synthetic.volume sweep: the curve, the declared fit and V
+        print("\n".join(["", *lines]))
     if lines := replication_summary(paths):   # a study on a published Table 1 row: the side by side, last
         print("\n".join(["", *lines]))
     return 0

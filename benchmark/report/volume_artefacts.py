@@ -14,7 +14,7 @@ from benchmark.stats.volume import VOLUME_N_BOOT
 from benchmark.report.volume import (CURVE_HEADERS, FIT_HEADERS, declared_fit, detection_volume_curves,
                                      volume_curves, volume_tables)
 
-__all__ = ["write_volume", "write_detection_volume", "volume_html", "plot_volume"]
+__all__ = ["write_volume", "write_detection_volume", "volume_html", "volume_lines", "plot_volume"]
 
 FIGURES = {"det_volume": "det_volume_fit"}  # det_volume_curve.png is detection's own curve figure (detection_artefacts)
 COLORS = {"synthetic": "tab:orange", "placebo": "tab:blue", "real_plus": "tab:green", "real": "black"}
@@ -123,3 +123,27 @@ def volume_html(ctx, stem: str = "volume") -> str:
             f"<div class=\"scroll\">{html_table(curve, CURVE_HEADERS, 2)}</div>"
             f"<p class=\"note\">Figure: <code>{FIGURES.get(stem, stem + '_curve')}.png</code> / <code>.svg</code> "
             "beside this page.</p>")
+
+
+def volume_lines(paths: dict[str, Path]) -> list[str]:
+    """What `scarce report` prints for a volume sweep: per volume the arm means and the gain over the reference arm
+    (95 % t CIs), then per curve the declared fit with its bootstrap CIs, the lack-of-fit p and V in words."""
+    out = []
+    for stem in ("volume", "det_volume"):
+        if f"{stem}_fit_csv" not in paths:
+            continue
+        curve, fit = pd.read_csv(paths[f"{stem}_curve_csv"]), pd.read_csv(paths[f"{stem}_fit_csv"])
+        out.append(f"volume curve ({stem}_curve.csv; %, 95 % t CI over seeds):")
+        for r in curve.itertuples():
+            out.append(f"  {r.generator} v={r.volume:>4}: real {r.real_mean:.1f}  synthetic {r.synthetic_mean:.1f} "
+                       f"[{r.synthetic_lo:.1f}, {r.synthetic_hi:.1f}]  {r.reference} {r.ref_mean:.1f} [{r.ref_lo:.1f}, "
+                       f"{r.ref_hi:.1f}]  gain {r.gain_pp:+.1f} pp [{r.gain_lo:+.1f}, {r.gain_hi:+.1f}]")
+        for r in fit.to_dict("records"):
+            if pd.isna(r.get("a")):
+                out.append(f"  fit {r['generator']}/{r['curve']}: {r['diminishing']}")
+                continue
+            out.append(f"  fit {r['generator']}/{r['curve']} ({r['fit']}: {r['formula']}): a = {r['a']:.1f} "
+                       f"[{r['a_lo']:.1f}, {r['a_hi']:.1f}], b = {r['b']:.1f} [{r['b_lo']:.1f}, {r['b_hi']:.1f}], "
+                       f"c = {r['c']:.1f} [{r['c_lo']:.1f}, {r['c_hi']:.1f}]; lack-of-fit p = {r['lof_p']:.2g}; "
+                       f"{r['diminishing']}")
+    return out

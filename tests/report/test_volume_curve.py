@@ -97,6 +97,10 @@ def test_report_writes_volume_tables_figure_and_html(tmp_path):
         assert paths[name].is_file()
     assert "Volume curve" in paths["index_html"].read_text()
     assert "threshold_pp" in pd.read_csv(paths["volume_fit_csv"]).columns
+    from benchmark.report.volume_artefacts import volume_lines
+    lines = volume_lines(paths)  # what `scarce report` prints
+    assert any("cutpaste v=  31" in ln and "gain" in ln for ln in lines)
+    assert any(ln.startswith("  fit cutpaste/synthetic (saturating") for ln in lines)
 
 
 def test_detection_uses_the_same_fit():
