@@ -50,12 +50,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.answer import answer_lines
     from benchmark.report.curation import curation_lines
     from benchmark.report.replication import replication_summary
+    from benchmark.report.volume_artefacts import volume_lines
 
     paths = write_report(Path(args.study_dir), Path(args.out) if args.out else None)
     for name, p in paths.items():
         print(f"{name}: {p}")
     print("\n".join(["primary comparisons (any task, one rule, Holm within the family):", *answer_lines(paths)]))
     if lines := curation_lines(paths):  # a study with curation arms: each variant vs random at equal N
+        print("\n".join(["", *lines]))
+    if lines := volume_lines(paths):  # a synthetic.volume sweep: the curve, the declared fit and V
         print("\n".join(["", *lines]))
     if lines := replication_summary(paths):   # a study on a published Table 1 row: the side by side, last
         print("\n".join(["", *lines]))

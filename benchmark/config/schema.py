@@ -17,7 +17,7 @@ from typing import Any
 from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, ConfigError, ints, is_bool, is_int, is_num, \
     nums, one_of, path_like, plain_study, safe_study, spec, text
 from benchmark.config.curation import CurationSchema, check_curation
-from benchmark.endpoints import PRIMARY_CHOICES
+from benchmark.config.declared import Endpoints, VolumeCurve
 from benchmark.train.determinism import THREADS_ALLOWED
 
 
@@ -188,12 +188,6 @@ class Audit:
     gallery_rows: int = spec(12, ints(1), POS_INT)
 
 
-@dataclass
-class Endpoints:
-    """The primary endpoint (benchmark/endpoints.py), declared before running; the others are secondary."""
-    primary: str = spec("hardest_accuracy", one_of(*PRIMARY_CHOICES), "one of " + ", ".join(PRIMARY_CHOICES))
-
-
 def seed_ok(v) -> bool:  # requested_seeds already refused non-integers and negatives with its own words
     return not is_int(v) or v <= SEED_MAX
 
@@ -217,6 +211,7 @@ class TopLevel:
     limits: Limits = field(default_factory=Limits)
     endpoints: Endpoints = field(default_factory=Endpoints)
     curation: CurationSchema = field(default_factory=CurationSchema)
+    volume_curve: VolumeCurve = field(default_factory=VolumeCurve)
 
 
 TRAINERS = {"finetune": FinetuneTrainer, "featurebank": FeaturebankTrainer, "yolo": YoloTrainer}
@@ -241,8 +236,7 @@ def _walk(schema, node, prefix: str) -> None:
 
 
 def _volume(cfg: dict) -> None:
-    syn, lim = cfg.get("synthetic") or {}, cfg.get("limits") or {}
-    vol = syn.get("volume")
+    lim, vol = cfg.get("limits") or {}, (cfg.get("synthetic") or {}).get("volume")
     max_n, max_f = lim.get("max_volume_count", 100_000), lim.get("max_volume_fraction", 100.0)
     if is_int(vol) and vol > max_n:
         raise ConfigError("synthetic.volume", vol, f"an image count per target class <= {max_n} "
@@ -293,5 +287,5 @@ def register_schemas() -> None:
     for name, node in {"top": TopLevel, "trainer_finetune": FinetuneTrainer, "trainer_featurebank":
                        FeaturebankTrainer, "trainer_yolo": YoloTrainer, "model_timm": TimmModel,
                        "model_yolo": YoloModel, "synthetic": Synthetic, "split": Split, "audit": Audit,
-                       "limits": Limits, "endpoints": Endpoints}.items():
+                       "limits": Limits, "endpoints": Endpoints, "volume_curve": VolumeCurve}.items():
         cs.store(group="schema", name=name, node=node)

@@ -25,6 +25,7 @@ from benchmark.report.notrun import write_not_run
 from benchmark.report.replication import write_replication
 from benchmark.report.table1 import study_table
 from benchmark.report.table_formats import markdown_table
+from benchmark.report.volume_artefacts import write_volume
 from benchmark.stats import DecisionRule
 from benchmark.stats.bootstrap import DEFAULT_N_BOOT
 
@@ -33,7 +34,7 @@ __all__ = ["write_report", "build_report", "study_table", "markdown_table", "fai
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
     write_table, write_comparisons, write_replication, write_endpoints, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
-    write_leaderboard, write_curation, write_audit,
+    write_leaderboard, write_curation, write_audit, write_volume,
 ]
 
 

@@ -47,6 +47,7 @@ class StudyData:
     # hardest-class test images, in the same order, as ``correct``; the run's scores are ``ep_*`` frame columns
     per_image: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     primary: str = DEFAULT_PRIMARY  # the endpoint the records' config declared primary (endpoints.primary)
+    volume_curve: dict = field(default_factory=dict)  # the records' declared volume_curve.{fit, threshold_pp}
 
 
 def endpoint_column(name: str) -> str:
@@ -135,6 +136,11 @@ def _frame(slim: list[dict[str, Any]], data: StudyData) -> pd.DataFrame:
         raise ValueError(f"{data.name}: the records declare different primary endpoints {declared} "
                          "(config endpoints.primary); expected one per study, declared before running")
     data.primary = declared[0] if declared else DEFAULT_PRIMARY
+    fits = {tuple(sorted(v.items())) for r in slim if (v := (r.get("config") or {}).get("volume_curve"))}
+    if len(fits) > 1:
+        raise ValueError(f"{data.name}: the records declare different volume_curve settings {sorted(fits)}; "
+                         "expected one fit and threshold per study, declared before running")
+    data.volume_curve = dict(fits.pop()) if fits else {}
     if data.primary not in PRIMARY_CHOICES:
         raise ValueError(f"{data.name}: the records declare endpoints.primary={data.primary!r}; expected one of "
                          + ", ".join(PRIMARY_CHOICES))

@@ -13,6 +13,7 @@ from benchmark.report.collect import StudyData
 from benchmark.report.detection import (CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
                                         detection_rows, paired_table, parity_table, published_oem)
 from benchmark.report.table_formats import html_table, write_table_formats
+from benchmark.report.volume_artefacts import volume_html, write_detection_volume
 from benchmark.stats import DecisionRule
 
 __all__ = ["write_detection_report"]
@@ -95,6 +96,7 @@ def write_detection_report(data: StudyData, out_dir: Path, html: bool,
                                      caption="Published OEM detection curve (single seed)")
     if len(curve):
         paths |= write_curve_figure(curve, oem, out_dir)
+    paths |= write_detection_volume(data, out_dir, ID_COLS)  # the classification volume curve's fit (same code)
     if html:
         page = render_detection_html(data, curve, parity, paired, oem, paths)
         paths["index_html"] = out_dir / "index.html"
@@ -120,6 +122,7 @@ def render_detection_html(data: StudyData, curve, parity, paired, oem, paths: di
             f"pilot AP, never on test): <b>{escape(hc)}</b>. Arms differ only in training images: real, real + "
             f"M generated (synthetic), real + M duplicated real (placebo), N + M real (real_plus, parity).</p>",
             "<h2>Volume curve</h2>", f"<div class=\"scroll\">{html_table(curve, ID_COLS | CURVE_HEADERS, 4)}</div>", fig,
+            "<h2>Volume curve fit</h2>" + (volume_html(paths, "det_volume") or "<p>Fewer than 2 volumes.</p>"),
             "<h2>Parity (N real + M synthetic vs N + M real)</h2>",
             html_table(parity, ID_COLS | PARITY_HEADERS, 4) if len(parity) else "<p>No parity arm in this study.</p>",
             "<h2>Paired statistics per seed</h2>", f"<div class=\"scroll\">{html_table(paired, ID_COLS | PAIRED_HEADERS, 4)}</div>"]

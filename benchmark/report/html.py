@@ -17,6 +17,7 @@ from benchmark.report.published import PUBLISHED_HEADERS
 from benchmark.report.table1 import TABLE_HEADERS
 from benchmark.report.notrun import NOT_RUN_HEADERS, not_run_frame, ran_datasets
 from benchmark.report.table_formats import html_table
+from benchmark.report.volume_artefacts import volume_html
 
 __all__ = ["render_html", "write_html", "comparison_sentence"]
 
@@ -34,6 +35,8 @@ FIGURE_CAPTIONS = {
     "forest": "Mean paired difference per comparison: thick bar = 95 % t CI over seeds; thin capped bar = "
               "bootstrap over seeds and test images; colour = verdict.",
     "fewshot": "Hardest-class accuracy vs k real labels per class (band: 95 % t CI over seeds; dashed: published).",
+    "volume_curve": "Endpoint vs added images: synthetic and its count-matched placebo (mean, 95 % t CI), the declared "
+                    "fit with its 95 % seed-bootstrap band, and V where the fitted gain per image falls below threshold.",
     "aa_hist": "A/A calibration: statistics of simulated studies whose two arms carry no true difference.",
     "leaderboard": "Generator leaderboard: gain vs real (circle), vs count-matched placebo (square) and generator "
                    "vs generator (diamond), 95 % t CI over seeds; colour = verdict (Holm over the leaderboard).",
@@ -159,6 +162,7 @@ def render_html(ctx: ReportContext, out_dir: Path) -> str:
         _section("All statistics per comparison",
                  f"<div class=\"scroll\">{html_table(c, COMPARISON_HEADERS, 3)}</div>"),
         _section("Secondary endpoints (unadjusted, no verdict)", secondary_html(ctx)),
+        _section("Volume curve", volume_html(ctx)),
         _section("Label efficiency (few-shot)", html_table(eff, EFFICIENCY_HEADERS) if len(eff) else ""),
         _section("Generator leaderboard", _extra_tables(ctx, ("leaderboard", "leaderboard_pairwise"))),
         _section("Does curation help, beyond volume? (each selector vs random at equal N)",
