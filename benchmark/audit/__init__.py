@@ -15,6 +15,7 @@ import numpy as np
 from benchmark.audit.contamination import cached_hashes, flags, nearest
 from benchmark.audit.embeddings import query_features, reference_features
 from benchmark.audit.fidelity import fidelity_summary
+from benchmark.audit.functional import FUNCTIONAL_SEED, functional_summary
 from benchmark.audit.keypoints import flags as kp_flags
 from benchmark.audit.thresholds import for_dataset
 from benchmark.data.base import Dataset, Item
@@ -145,6 +146,12 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
         rows = image_rows(items, near_test, near_train, test_rel, train, thresholds, twin, kp_test)
     fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
                            [it.label for it in train_items], rf_train, _meta(train))
+    # functional audit (coherence, PRDC, label fidelity): train features only, seeded -> same set, same figures
+    func = functional_summary([it.label for it in items], qf[:, 0], [it.label for it in train_items], rf_train,
+                              np.random.default_rng(FUNCTIONAL_SEED))
+    for c, v in func["per_class"].items():
+        fid["per_class"][c] |= v
+    fid["label_fidelity"], fid["functional_settings"] = func["label_fidelity"], func["settings"]
     out = {"summary": summarize(rows, thresholds, hash_twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
            "config": {k: audit_cfg[k] for k in ("model", "thresholds", "refuse_inherited") if k in audit_cfg},
            "dataset": dataset.name}
