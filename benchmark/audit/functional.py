@@ -142,6 +142,13 @@ def functional_summary(syn_labels, syn_feats: np.ndarray, real_labels, real_feat
     """Per synthetic class: discriminator AUC [CI] vs the real train images of that class, PRDC against them,
     and label fidelity (probe fit on ALL real train classes). Features: (n, D) view-0 rows of the audit backbone.
     -> {per_class: {c: {...}}, label_fidelity: {accuracy, chance, n_classes}, settings: {...}}."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # small matrices: BLAS threads only contend (10x slower on a loaded 2-core box)
+        return _functional_summary(syn_labels, syn_feats, real_labels, real_feats, rng)
+
+
+def _functional_summary(syn_labels, syn_feats, real_labels, real_feats, rng) -> dict:
     syn_labels, real_labels = np.asarray(syn_labels).astype(str), np.asarray(real_labels).astype(str)
     lf = label_fidelity(real_feats, real_labels, syn_feats, syn_labels, rng)
     per_class = {}
