@@ -12,7 +12,8 @@ labels match its pixels (label fidelity)? Pure functions on backbone features (a
   (clovaai/generative-evaluation-prdc): strict `<` against each real point's k-th neighbour distance.
 - :func:`label_fidelity`: a real-only model (the same probe fit on the real train features of ALL classes)
   predicts each synthetic image; accuracy against the synthetic labels, beside chance 1 / C and the probe's
-  own cross-validated accuracy on the real train images of the class (what a perfect generator could reach).
+  own cross-validated accuracy on the real train images of the class (how well the probe knows the class at
+  all: where that is low, e.g. demo `pit` 19 %, label fidelity is a weak test of the labels on this class).
 """
 from __future__ import annotations
 
@@ -113,8 +114,8 @@ def label_fidelity(real: np.ndarray, real_labels, syn: np.ndarray, syn_labels, r
 
     -> {accuracy, chance, n_classes, per_class: {c: {accuracy, n, real_cv_accuracy, predicted}}}.
     `real_cv_accuracy`: the same probe's out-of-fold accuracy on the real train images of class c (stratified
-    folds over the real train split; a class with fewer images than folds gets NaN): the ceiling a synthetic
-    set drawn from the real distribution would be expected to reach. `predicted`: shares of predicted classes."""
+    folds over the real train split; NaN when some class has fewer than 2 images): how well the probe knows
+    the class at all, the figure to read `accuracy` against. `predicted`: shares of predicted classes."""
     real_labels, syn_labels = np.asarray(real_labels).astype(str), np.asarray(syn_labels).astype(str)
     classes = np.unique(real_labels)
     model = probe().fit(np.asarray(real, np.float64), real_labels)
