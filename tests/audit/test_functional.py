@@ -126,12 +126,13 @@ def demo_sets(tmp_path_factory):
     train = split_items(manifest, "train")
     rf = reference_features([str(ds.abspath(it.path)) for it in train], AUDIT, cache, "train")
     req = GenRequest(ds, train, file_hashes(manifest, "train"), {"pit": 64}, 0)
-    out = {}
-    for g in ("demo_oracle", "cutpaste", "noise"):
-        items = create_generator(g).materialize(req, cache).items
-        qf = query_features([it.path for it in items], AUDIT, cache)[:, 0]
-        out[g] = (items, functional_summary([it.label for it in items], qf, [it.label for it in train], rf,
-                                            np.random.default_rng(FUNCTIONAL_SEED)))
+    sets = {g: create_generator(g).materialize(req, cache).items for g in ("demo_oracle", "cutpaste", "noise")}
+    qf = query_features([it.path for s in sets.values() for it in s], AUDIT, cache)[:, 0]  # one backbone load
+    out, at = {}, 0
+    for g, items in sets.items():
+        out[g] = (items, functional_summary([it.label for it in items], qf[at:at + len(items)],
+                                            [it.label for it in train], rf, np.random.default_rng(FUNCTIONAL_SEED)))
+        at += len(items)
     return ds, manifest, cache, out
 
 
