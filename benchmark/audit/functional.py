@@ -98,7 +98,7 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = PRDC_K) -> dict:
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     k = min(int(k), len(real) - 1, len(fake) - 1)
     if k < 1:
-        return {"precision": math.nan, "recall": math.nan, "density": math.nan, "coverage": math.nan, "k": k}
+        return {"precision": math.nan, "recall": math.nan, "density": math.nan, "coverage": math.nan, "k": max(k, 0)}
     r_real, r_fake = _kth_radius(real, k), _kth_radius(fake, k)   # (n,), (m,)
     d = cdist(real, fake)                                         # (n, m)
     inside_real = d < r_real[:, None]                             # fake j inside real ball i
