@@ -15,6 +15,7 @@ import numpy as np
 from benchmark.audit.contamination import cached_hashes, flags, nearest
 from benchmark.audit.embeddings import query_features, reference_features
 from benchmark.audit.fidelity import fidelity_summary
+from benchmark.audit.functional import FUNCTIONAL_SEED, functional_summary
 from benchmark.audit.keypoints import flags as kp_flags
 from benchmark.audit.thresholds import for_dataset
 from benchmark.data.base import Dataset, Item
@@ -145,6 +146,7 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
         rows = image_rows(items, near_test, near_train, test_rel, train, thresholds, twin, kp_test)
     fid = fidelity_summary([it.label for it in items], qf[:, 0], _meta(syn),
                            [it.label for it in train_items], rf_train, _meta(train))
+    fid = with_functional(fid, [it.label for it in items], qf[:, 0], [it.label for it in train_items], rf_train)
     out = {"summary": summarize(rows, thresholds, hash_twin, bool(audit_cfg.get("refuse_inherited", False))), "fidelity": fid, "images": rows,
            "config": {k: audit_cfg[k] for k in ("model", "thresholds", "refuse_inherited") if k in audit_cfg},
            "dataset": dataset.name}
@@ -157,6 +159,16 @@ def audit_set(items: list[Item], dataset: Dataset, manifest: dict, audit_cfg: di
         out["files"] = {"audit_json": str(out_dir / "audit.json"), **{k: str(v) for k, v in figs.items()}}
         (out_dir / "audit.json").write_text(json.dumps(out, indent=1, default=_json_default))
     return out
+
+
+def with_functional(fid: dict, syn_labels: list[str], syn_feats: np.ndarray, real_labels: list[str],
+                    real_feats: np.ndarray) -> dict:
+    """`fid` (:func:`fidelity_summary`) with the functional figures (:mod:`.functional`: discriminator AUC, PRDC,
+    label fidelity) merged into its per-class entries. Train features only; seeded: same set, same figures."""
+    func = functional_summary(syn_labels, syn_feats, real_labels, real_feats, np.random.default_rng(FUNCTIONAL_SEED))
+    for c, v in func["per_class"].items():
+        fid["per_class"][c] |= v
+    return fid | {"label_fidelity": func["label_fidelity"], "functional_settings": func["settings"]}
 
 
 def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_groups: list | None = None,

@@ -58,7 +58,21 @@ def format_summary(audit: dict) -> str:
         lines.append(f"  fidelity {c}: n={v['n_synthetic']} vs {v['n_real']} real train; mean cosine to real "
                      f"{v['mean_cosine_to_real']:.4f} (real-real {v['real_within_cosine']:.4f}); "
                      f"FID {v['fid']:.2f}; KID {v['kid']:.5f}")
+        if "discriminator_auc" in v:
+            lines.append(format_functional(c, v))
     return "\n".join(lines)
+
+
+def format_functional(c: str, v: dict) -> str:
+    """The functional audit of one class (benchmark/audit/functional.py) in two lines."""
+    pred = ", ".join(f"{k} {100 * p:.0f} %" for k, p in sorted(v["predicted"].items(), key=lambda kv: -kv[1])[:3])
+    return (f"  coherence {c}: real-vs-synthetic discriminator AUC {v['discriminator_auc']:.3f} "
+            f"[{v['auc_ci_low']:.3f}, {v['auc_ci_high']:.3f}] ({v['auc_folds']}-fold logistic probe; 0.5 = "
+            f"indistinguishable, 1 = a separate domain); PRDC (k={v['prdc_k']}) precision {v['precision']:.3f}, "
+            f"recall {v['recall']:.3f}, density {v['density']:.3f}, coverage {v['coverage']:.3f}\n"
+            f"  label fidelity {c}: a real-only probe calls {100 * v['label_fidelity']:.1f} % of them {c} "
+            f"(chance {100 * v['label_chance']:.1f} %; real {c} train images, cross-validated: "
+            f"{100 * v['real_cv_accuracy']:.1f} %); it calls them: {pred}")
 
 
 def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: str | None,

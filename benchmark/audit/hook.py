@@ -2,8 +2,10 @@
 
 The result is cached next to the set's cache entries, at
 `<cache_root>/synthetic/<dataset>/audit-<generator>-<set key>/<audit key>/audit.json`, where the audit key
-hashes the set's `content_sha256`, the test split's manifest hash and the audit config (model and
-thresholds; `allow_contamination` is not part of it: it decides what to do with the result, not the result).
+hashes the set's `content_sha256`, the test split's manifest hash, the audit config (model and
+thresholds; `allow_contamination` is not part of it: it decides what to do with the result, not the result)
+and the functional audit's version (an audit cached before the discriminator / PRDC / label-fidelity figures
+is recomputed, not reused without them).
 """
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ import json
 import logging
 from pathlib import Path
 
+from benchmark.audit.functional import FUNCTIONAL_VERSION
 from benchmark.generators.base import SyntheticSet
 
 log = logging.getLogger("scarce")
 
+FIDELITY_KEYS = ("mean_cosine_to_real", "real_within_cosine", "fid", "kid", "discriminator_auc", "auc_ci_low",
+                 "auc_ci_high", "precision", "recall", "density", "coverage", "label_fidelity", "label_chance",
+                 "real_cv_accuracy")
 SUMMARY_KEYS = ("n_images", "n_test_copies", "n_test_copies_new", "contaminated", "n_train_copies",
                 "train_copy_fraction", "split_leak", "thresholds")
 
@@ -33,7 +39,8 @@ def test_split_sha256(manifest: dict) -> str:
 def audit_key(syn: SyntheticSet, manifest: dict, audit_cfg: dict) -> str:
     blob = json.dumps({"content": syn.content_sha256, "test": test_split_sha256(manifest),
                        "model": audit_cfg.get("model"), "thresholds": audit_cfg.get("thresholds"),
-                       "refuse_inherited": bool(audit_cfg.get("refuse_inherited", False))},
+                       "refuse_inherited": bool(audit_cfg.get("refuse_inherited", False)),
+                       "functional": FUNCTIONAL_VERSION},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -46,11 +53,11 @@ def audit_dir(syn: SyntheticSet, dataset_name: str, manifest: dict, audit_cfg: d
 
 
 def record_summary(audit: dict) -> dict:
-    """What a run record keeps: flag counts, train-copy fraction, per-class fidelity numbers, audit.json path."""
+    """What a run record keeps: flag counts, train-copy fraction, per-class fidelity and functional figures
+    (FIDELITY_KEYS; None where a cached audit predates one), audit.json path."""
     out = {k: audit["summary"][k] for k in SUMMARY_KEYS}
     out["flagged"] = [f["path"] for f in audit["summary"]["flagged"]]
-    out["fidelity"] = {c: {k: v[k] for k in ("mean_cosine_to_real", "real_within_cosine", "fid", "kid")}
-                       for c, v in audit["fidelity"]["per_class"].items()}
+    out["fidelity"] = {c: {k: v.get(k) for k in FIDELITY_KEYS} for c, v in audit["fidelity"]["per_class"].items()}
     out["audit_json"] = (audit.get("files") or {}).get("audit_json")
     return out
 

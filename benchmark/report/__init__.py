@@ -19,6 +19,7 @@ from benchmark.report.collect import StudyData, load_study
 from benchmark.report.curation import write_curation
 from benchmark.report.endpoints import write_endpoints
 from benchmark.report.audit import write_audit
+from benchmark.report.audit_scatter import write_audit_scatter
 from benchmark.report.html import write_html
 from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.notrun import write_not_run
@@ -34,7 +35,7 @@ __all__ = ["write_report", "build_report", "study_table", "markdown_table", "fai
 ARTEFACTS: list[Callable[[ReportContext, Path], dict[str, Path]]] = [
     write_table, write_comparisons, write_replication, write_endpoints, write_failures, write_not_run,
     write_paired_seeds, write_forest, write_fewshot, write_confusion, write_aa_histogram,
-    write_leaderboard, write_curation, write_audit, write_volume,
+    write_leaderboard, write_curation, write_audit, write_audit_scatter, write_volume,
 ]
 
 

@@ -10,12 +10,20 @@ import pandas as pd
 
 from benchmark.report.collect import StudyData
 
-__all__ = ["audit_frame", "write_audit", "AUDIT_HEADERS"]
+__all__ = ["audit_frame", "write_audit", "AUDIT_HEADERS", "FIDELITY_COLUMNS"]
 
 AUDIT_HEADERS = {"generator": "Generator", "set": "Set key", "n_images": "Images", "n_test_copies": "Test near-copies",
                  "flagged": "Flagged files", "train_copy_fraction": "Train near-copies (share)",
                  "mean_cosine_to_real": "Cosine to real", "real_within_cosine": "Real-real cosine", "fid": "FID",
-                 "kid": "KID", "allowed": "Contaminated, run anyway", "audit_json": "audit.json"}
+                 "kid": "KID", "discriminator_auc": "Real-vs-synthetic AUC", "auc_ci_low": "AUC CI low",
+                 "auc_ci_high": "AUC CI high", "precision": "Precision", "recall": "Recall", "density": "Density",
+                 "coverage": "Coverage", "label_fidelity": "Label fidelity", "label_chance": "Chance",
+                 "real_cv_accuracy": "Real CV accuracy", "allowed": "Contaminated, run anyway", "audit_json": "audit.json"}
+# per-class figures of a record's `synthetic.audit.fidelity` (benchmark.audit.hook.FIDELITY_KEYS; not imported:
+# benchmark.audit loads the backbone stack, the report does not need it). Older records lack the functional ones.
+FIDELITY_COLUMNS = [k for k in AUDIT_HEADERS if k in {
+    "mean_cosine_to_real", "real_within_cosine", "fid", "kid", "discriminator_auc", "auc_ci_low", "auc_ci_high",
+    "precision", "recall", "density", "coverage", "label_fidelity", "label_chance", "real_cv_accuracy"}]
 
 
 def audit_frame(data: StudyData) -> pd.DataFrame:
@@ -33,8 +41,7 @@ def audit_frame(data: StudyData) -> pd.DataFrame:
                 "train_copy_fraction": audit["train_copy_fraction"], "allowed": bool(audit["contaminated"]),
                 "audit_json": audit.get("audit_json")}
         for c, fid in (audit.get("fidelity") or {"-": {}}).items():
-            rows.append({**base, "class": c, **{k: fid.get(k) for k in ("mean_cosine_to_real", "real_within_cosine",
-                                                                        "fid", "kid")}})
+            rows.append({**base, "class": c, **{k: fid.get(k) for k in FIDELITY_COLUMNS}})
     cols = ["generator", "set", "class", *[c for c in AUDIT_HEADERS if c not in ("generator", "set")]]
     return pd.DataFrame(rows, columns=cols)
 
@@ -48,7 +55,13 @@ def write_audit(ctx, out_dir: Path) -> dict[str, Path]:
         return {}
     note = ("\nNear-copy: perceptual-hash distance <= threshold or backbone cosine >= threshold to a test image "
             "(flips, 90-degree rotations, crops, resizes and JPEG re-encodes included). A study refuses a set with "
-            "test near-copies unless audit.allow_contamination=true ('Run anyway').\n")
+            "test near-copies unless audit.allow_contamination=true ('Run anyway'). Real-vs-synthetic AUC: a "
+            "5-fold logistic probe on backbone features telling the class's real train images from the set "
+            "(0.5 = indistinguishable, near 1 = a separate domain; CI: bootstrap of out-of-fold scores). "
+            "Precision / recall / density / coverage: Naeem et al. 2020, k = 5 nearest neighbours, against the "
+            "class's real train features. Label fidelity: share of the set a probe fit on real train images of "
+            "every class assigns to the set's own label (Chance = 1 / classes; Real CV accuracy = the same probe "
+            "on the class's real train images, out of fold).\n")
     paths = write_table_formats(frame, out_dir, "audit", AUDIT_HEADERS | {"class": "Class"}, digits=4, md_suffix=note,
                                 caption="Synthetic-set audit: contamination and fidelity")
     for r in frame.drop_duplicates("set").itertuples():

@@ -40,6 +40,8 @@ FIGURE_CAPTIONS = {
     "aa_hist": "A/A calibration: statistics of simulated studies whose two arms carry no true difference.",
     "leaderboard": "Generator leaderboard: gain vs real (circle), vs count-matched placebo (square) and generator "
                    "vs generator (diamond), 95 % t CI over seeds; colour = verdict (Holm over the leaderboard).",
+    "audit_scatter": "Audit figures of each generator's synthetic set vs its gain over count-matched placebo (95 % CIs; "
+                     "audit_scatter.csv): which cheap audit number tracks utility on this study.",
 }
 # written beside the page but not inlined (yet): tests/report/test_report_html.py counts the inlined figures
 NOT_INLINED = {"leaderboard_png"}
