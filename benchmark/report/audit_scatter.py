@@ -69,7 +69,8 @@ def _audit_means(data, run_ids, cls: str) -> tuple[int, dict[str, float]]:
 def audit_gain_frame(ctx) -> pd.DataFrame:
     """One row per (group, generator) with a gain over its count-matched placebo: the gain, its CI and the
     audit figures; only groups with >= 2 such generators that carry an audit."""
-    from benchmark.report.leaderboard import _norm, leaderboard_of
+    from benchmark.report.design import key_text
+    from benchmark.report.leaderboard import leaderboard_of
 
     cols = [*GROUP, "generator", "n_sets", "gain_pp", "gain_ci_low_pp", "gain_ci_high_pp", *VALUE_COLUMNS]
     long = leaderboard_of(ctx)
@@ -78,10 +79,10 @@ def audit_gain_frame(ctx) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     plc = long[(long["kind"] == "vs placebo") & np.isfinite(pd.to_numeric(long["mean_pp"], errors="coerce"))]
     syn = frame[frame["arm"] == "synthetic"]
-    syn_keys = [tuple(map(_norm, r)) for r in syn[[*GROUP, "generator"]].itertuples(index=False)]
+    syn_keys = [tuple(map(key_text, r)) for r in syn[[*GROUP, "generator"]].itertuples(index=False)]
     rows = []
     for r in plc.to_dict("records"):
-        key = tuple(map(_norm, [*(r[c] for c in GROUP), r["generator"]]))
+        key = tuple(map(key_text, [*(r[c] for c in GROUP), r["generator"]]))
         rids = syn["run_id"][[k == key for k in syn_keys]].tolist()
         n_sets, figs = _audit_means(ctx.data, rids, r["hardest_class"])
         if n_sets:
@@ -96,9 +97,9 @@ def audit_gain_frame(ctx) -> pd.DataFrame:
 
 
 def _norm_col(s: pd.Series) -> pd.Series:
-    from benchmark.report.leaderboard import _norm
+    from benchmark.report.design import key_text
 
-    return s.map(_norm)
+    return s.map(key_text)
 
 
 def plot_audit_scatter(t: pd.DataFrame, endpoint: str = "hardest_accuracy"):
