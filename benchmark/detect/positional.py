@@ -83,7 +83,7 @@ def positional_fidelity(weights: str | Path, ds: DetDataset, items: list[DetItem
     if _model_classes(model) != list(ds.classes):
         raise ValueError(f"{weights}: classes {_model_classes(model)}; expected the set's {ds.classes}")
     pin_threads(model, int(threads))
-    work = Path(work)
+    work = Path(work).resolve()  # ultralytics reads relative YAML paths against its own datasets_dir
     work.mkdir(parents=True, exist_ok=True)
     folder = layout(ds, items, work / "sets")
     yaml = data_yaml(work / f"positional-{folder.name}.yaml", folder, folder, ds.classes)  # train unused by val

@@ -129,3 +129,10 @@ def test_report_table_over_seeds(tmp_path, monkeypatch):
     assert row["detector_test_map50_95"] == pytest.approx(0.2)
     assert "Positional fidelity" in paths["det_fidelity_md"].read_text()
     assert "Positional fidelity" in paths["index_html"].read_text()
+
+
+def test_audit_detector_refuses_a_classification_dataset(tmp_path):
+    from benchmark.audit.command import run_audit
+
+    with pytest.raises(ValueError, match="expected a detection one"):
+        run_audit("cutpaste", "demo", [f"cache_root={tmp_path}"], None, detector=str(tmp_path / "last.pt"))
