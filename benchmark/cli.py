@@ -159,7 +159,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from benchmark.audit.command import run_audit
 
-    return run_audit(args.target, args.dataset, args.overrides, args.out, args.calibrate)
+    return run_audit(args.target, args.dataset, args.overrides, args.out, args.calibrate, args.detector)
 
 
 def _add_split(sub) -> None:
@@ -264,6 +264,8 @@ def _add_audit(sub) -> None:
     a.add_argument("--dataset", required=True, help="dataset whose frozen split the set is audited against")
     a.add_argument("--out", help="output directory (default results/audit/<dataset>-<generator>-<set key>)")
     a.add_argument("--calibrate", action="store_true", help="propose thresholds from the train split and exit")
+    a.add_argument("--detector", help="detection: a real-only detector (.pt, e.g. a real arm's fit.kept_weights) that "
+                   "scores the generator's set against its own boxes, beside a shifted-box control")
     a.set_defaults(func=cmd_audit)
 
 

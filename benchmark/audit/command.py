@@ -3,6 +3,7 @@
     scarce audit path/to/delivery --dataset magnetic_tile        # a folder with manifest.csv: every image
     scarce audit cutpaste synthetic.volume=40 --dataset demo     # a generator (name or YAML): the set a run gets
     scarce audit --calibrate --dataset demo                      # propose thresholds from the train split
+    scarce audit det_cutpaste --dataset demo_det --detector last.pt   # detection: positional fidelity
 """
 from __future__ import annotations
 
@@ -76,8 +77,11 @@ def format_functional(c: str, v: dict) -> str:
 
 
 def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: str | None,
-              calibrate: bool = False) -> int:
-    """0 = clean (or calibration printed), 1 = the set holds near-copies of test images."""
+              calibrate: bool = False, detector: str | None = None) -> int:
+    """0 = clean (or calibration printed), 1 = the set holds near-copies of test images. With `detector`
+    (detection): the set's positional fidelity instead (`run_positional`)."""
+    if detector:
+        return run_positional(target, dataset_name, overrides, detector, out)
     from benchmark.audit import audit_set
     from benchmark.audit.contamination import calibrate as calibrate_thresholds
     from benchmark.tasks import create_task
@@ -105,3 +109,34 @@ def run_audit(target: str | None, dataset_name: str, overrides: list[str], out: 
     for name, path in audit["files"].items():
         print(f"{name}: {path}")
     return 1 if audit["summary"]["contaminated"] else 0
+
+
+def run_positional(target: str | None, dataset_name: str, overrides: list[str], detector: str,
+                   out: str | None) -> int:
+    """Detection: a generator's set (the one a synthetic run gets) scored against its own boxes by `detector`
+    (benchmark/detect/positional.py), beside the same images with every box shifted by half the image (the
+    control: what boxes that miss their objects score). Prints both, writes positional.json; 0."""
+    from benchmark.detect.positional import positional_fidelity, read_set, shifted_set
+    from benchmark.protocol.guards import frozen_manifest
+    from benchmark.tasks import create_task
+
+    cfg = _config(dataset_name, overrides + ([f"generator={target}"] if target else []) + ["arm=synthetic"])
+    task = create_task(cfg["dataset"].get("task") or "classification")
+    if task.name != "detection":
+        raise ValueError(f"--detector: dataset {dataset_name!r} is a {task.name} dataset; expected a detection one")
+    dataset = task.load_dataset(cfg["dataset"])
+    manifest = frozen_manifest(cfg, dataset, [], ("train",))  # only train is read (the generator's source)
+    syn = task.build_arm(cfg, dataset, manifest, None, Path(cfg["cache_root"]) / "synthetic" / dataset.name).synthetic
+    ds, items = read_set(syn.root, dataset.classes)
+    out_dir = Path(out) if out else Path(cfg["results_root"]) / "audit" / f"{dataset.name}-{syn.generator}-{syn.key}"
+    hardest, size = manifest["hardest"]["class"], int(cfg["model"]["image_size"])
+    work = Path(cfg["cache_root"]) / "detect" / "positional" / "by-hand"
+    res = {name: positional_fidelity(detector, ds, its, hardest, work, size, cache_root=cfg["cache_root"])
+           for name, its in (("boxes", items), ("shifted", shifted_set(ds, items, out_dir / "shifted")))}
+    for name, r in res.items():
+        print(f"positional fidelity ({name}, {r['n_images']} images, {size} px): mAP@.5 {r['map50']:.4f}, "
+              f"mAP@.5:.95 {r['map50_95']:.4f}, hardest {hardest} AP@.5:.95 {r['hardest_class_ap50_95'] or 0:.4f}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "positional.json").write_text(json.dumps({"set": str(syn.root), "detector": detector, **res}, indent=1))
+    print(f"positional_json: {out_dir / 'positional.json'}")
+    return 0

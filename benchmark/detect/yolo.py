@@ -25,6 +25,7 @@ import numpy as np
 from benchmark.detect.data import DetDataset, DetItem
 from benchmark.detect.labels import yolo_lines
 from benchmark.detect.offline import ultralytics
+from benchmark.detect.positional import keep_weights
 from benchmark.io import atomic_dir
 from benchmark.train._registry import register_engine
 
@@ -197,6 +198,8 @@ def fit_and_score(cfg: dict, ds: DetDataset, train: list[DetItem], selection: li
            "batches": int(len(trainer.train_loader) * trainer.epochs), "train_images": len(train),
            "final_epoch_loss": _losses(trainer), "shuffle_seed": int(trainer.shuffle_seed), "threads": threads,
            "weights": "last.pt (EMA after the last step)"}
+    if (cfg.get("arm") or {}).get("name") == "real":  # the real-only detector of positional fidelity (detect/positional.py)
+        fit["kept_weights"] = keep_weights(trainer.last, cfg["cache_root"], work.name, int(cfg["model"]["image_size"]))
     return {"metrics": metrics, "predictions": preds, "fit": fit,
             "timings": {"train_s": t_train, "eval_s": time.perf_counter() - t1}}
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.collect import StudyData
+from benchmark.report.det_fidelity import FIDELITY_HEADERS, FIDELITY_NOTE, det_fidelity_table
 from benchmark.report.detection import (CURVE_HEADERS, PAIRED_HEADERS, PARITY_HEADERS, curve_table,
                                         detection_rows, paired_table, parity_table, published_oem)
 from benchmark.report.table_formats import html_table, write_table_formats
@@ -97,14 +98,19 @@ def write_detection_report(data: StudyData, out_dir: Path, html: bool,
     if len(curve):
         paths |= write_curve_figure(curve, oem, out_dir)
     paths |= write_detection_volume(data, out_dir, ID_COLS)  # the classification volume curve's fit (same code)
+    fidelity = det_fidelity_table(data)  # positional fidelity of each synthetic set, by the real arm's detectors
+    if len(fidelity):
+        paths |= write_table_formats(fidelity, out_dir, "det_fidelity", FIDELITY_HEADERS, digits=4,
+                                     md_suffix=FIDELITY_NOTE, caption="Positional fidelity of the synthetic sets")
     if html:
-        page = render_detection_html(data, curve, parity, paired, oem, paths)
+        page = render_detection_html(data, curve, parity, paired, oem, paths, fidelity)
         paths["index_html"] = out_dir / "index.html"
         paths["index_html"].write_text(page, encoding="utf-8")
     return paths
 
 
-def render_detection_html(data: StudyData, curve, parity, paired, oem, paths: dict[str, Path]) -> str:
+def render_detection_html(data: StudyData, curve, parity, paired, oem, paths: dict[str, Path],
+                          fidelity: pd.DataFrame | None = None) -> str:
     from benchmark.report.html import CSS
     from benchmark.report.artefacts import failures_frame
 
@@ -126,6 +132,10 @@ def render_detection_html(data: StudyData, curve, parity, paired, oem, paths: di
             "<h2>Parity (N real + M synthetic vs N + M real)</h2>",
             html_table(parity, ID_COLS | PARITY_HEADERS, 4) if len(parity) else "<p>No parity arm in this study.</p>",
             "<h2>Paired statistics per seed</h2>", f"<div class=\"scroll\">{html_table(paired, ID_COLS | PAIRED_HEADERS, 4)}</div>"]
+    if fidelity is not None and len(fidelity):
+        body += ["<h2>Positional fidelity (real-only detectors on the synthetic boxes)</h2>",
+                 f"<div class=\"scroll\">{html_table(fidelity, FIDELITY_HEADERS, 4)}</div>",
+                 f"<p>{escape(FIDELITY_NOTE.strip())}</p>"]
     if len(oem):
         body += ["<h2>Published OEM curve (single seed)</h2>", html_table(oem, digits=3)]
     if len(failed):

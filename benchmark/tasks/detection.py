@@ -6,6 +6,7 @@ Beyond the shared arms, `real_plus` (N + M *more real* images) is the parity arm
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import shutil
 from pathlib import Path
 
@@ -86,7 +87,10 @@ class Detection(Task):
         return {"map50_95": m.get("map50_95"), "map50": m.get("map50"),
                 "hardest_ap50_95": m.get("hardest_class_ap50_95"), "hardest_ap50": m.get("hardest_class_ap50"),
                 "n_real": record.get("n_real"), "parity_base": (cell.get("parity") or {}).get("base"),
-                "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published")}
+                "parity_margin": (cfg.get("parity") or {}).get("margin"), "published": cfg.get("published"),
+                # the real arm's kept detector and its classes (JSON text): the det_fidelity table (report/det_fidelity.py)
+                "kept_weights": json.dumps(kw) if (kw := (record.get("fit") or {}).get("kept_weights")) else None,
+                "classes": json.dumps(m.get("classes") or [])}
 
     def write_report(self, data, out_dir: Path, rule, html: bool) -> dict[str, Path]:
         """Volume curve, parity table and paired AP statistics under the study's rule (seed level)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from benchmark.cli import compose_config
+from benchmark.generators.base import sha256_file
 from benchmark.records import load_records
 from benchmark.report import write_report
 from benchmark.run import run_seeds
@@ -34,6 +36,10 @@ def test_tiny_detection_study_to_report(tmp_path):
     r1 = next(x for x in records if x["cell"]["arm"] == "synthetic" and x["cell"]["seed"] == 1)
     assert r["fit"]["shuffle_seed"] != r1["fit"]["shuffle_seed"]
     assert r["fit"]["threads"] == r["cell"]["threads"] == r["threads"] == 2
+    # the real arm keeps its detector (positional fidelity), hash in the record; other arms keep none
+    kept = next(x for x in records if x["cell"]["arm"] == "real" and x["cell"]["seed"] == 0)["fit"]["kept_weights"]
+    assert sha256_file(kept["path"]) == kept["sha256"] and kept["image_size"] == 64
+    assert "kept_weights" not in r["fit"]
     plc = next(r for r in records if r["cell"]["arm"] == "placebo" and r["cell"]["seed"] == 0)
     assert plc["n_added"] == r["n_added"] and plc["cell"]["placebo_counts"] == {"speck": 4}
 
@@ -51,12 +57,17 @@ def test_tiny_detection_study_to_report(tmp_path):
     assert plus["status"] == "ok" and plus["n_added"] == 2 and plus["cell"]["parity"]["base"] == plus["n_real"]
 
     paths = write_report(tmp_path / "results" / "tiny")
-    for name in ("det_curve_csv", "det_paired_md", "det_parity_csv", "det_volume_curve_png", "index_html"):
+    for name in ("det_curve_csv", "det_paired_md", "det_parity_csv", "det_volume_curve_png", "index_html",
+                 "det_fidelity_csv"):
         assert paths[name].is_file(), name
     html = paths["index_html"].read_text()
     assert "speck" in html and "data:image/png;base64," in html and "http" not in html.replace("http-equiv", "")
     curve = paths["det_curve_csv"].read_text().splitlines()
     assert len(curve) == 1 + 3  # header + real, placebo, synthetic
+    # positional fidelity: the 2 real detectors scored the synthetic set with ultralytics' validator
+    fid = pd.read_csv(paths["det_fidelity_csv"]).iloc[0]
+    assert fid["n_detectors"] == 2 and fid["missing"] == 0 and fid["n_images"] == 4
+    assert 0.0 <= fid["map50_95_mean"] <= 1.0 and 0.0 <= fid["map50_mean"] <= 1.0
 
 
 def test_manifest_hashes_label_files(tmp_path):
