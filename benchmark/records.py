@@ -243,10 +243,27 @@ def load_records(study_dir: str | Path) -> list[dict[str, Any]]:
     return [read_record(p) for p in sorted(d.glob("*.json"))]
 
 
+def compute_platform() -> str:
+    """``torch<version>-<CPU capability>-<hash of the CPU's vector-ISA flags>``: what decides which float kernels
+    run. Same config + seed gives the same numbers on one such platform; across them (AVX2 / AVX512 / AMX) the
+    sums run in another order and a trained model can differ (tests/golden.py keeps records per platform)."""
+    import re
+
+    import torch
+
+    isa, flags = re.compile(r"^(avx\w*|amx\w*|fma\w*|sse4\w*|f16c)$"), set()
+    with contextlib.suppress(OSError):  # not Linux: the capability alone
+        for line in open("/proc/cpuinfo").read().splitlines():
+            if line.startswith("flags"):
+                flags |= {f for f in line.split(":", 1)[1].split() if isa.match(f)}
+    digest = hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:10]
+    return f"torch{torch.__version__.split('+')[0]}-{torch.backends.cpu.get_cpu_capability()}-{digest}".lower()
+
+
 def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
-    out = {"python": platform.python_version(), "platform": platform.platform()}
+    out = {"python": platform.python_version(), "platform": platform.platform(), "compute": compute_platform()}
     for pkg in ("scarce-bench", "torch", "torchvision", "timm", "numpy", "scipy", "pandas", "scikit-learn",
                 "pillow", "hydra-core"):
         try:

@@ -23,9 +23,7 @@ code paths, not accuracy.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
 import tempfile
 from pathlib import Path
 
@@ -51,23 +49,11 @@ def portable(name: str) -> tuple[dict, float | None]:
     return PORTABLE[name.split("/")[1]]
 
 
-ISA_FLAG = re.compile(r"^(avx\w*|amx\w*|fma\w*|sse4\w*|f16c)$")
-
-
 def platform_key() -> str:
-    """``torch<version>-<capability>-<flags hash>``: what decides which float kernels run."""
-    import torch
+    """This machine's compute platform (:func:`benchmark.records.compute_platform`, also in every record)."""
+    from benchmark.records import compute_platform
 
-    flags = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags |= {f for f in line.split(":", 1)[1].split() if ISA_FLAG.match(f)}
-    except OSError:  # not Linux: the capability alone
-        pass
-    digest = hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:10]
-    cap = torch.backends.cpu.get_cpu_capability()
-    return f"torch{torch.__version__.split('+')[0]}-{cap}-{digest}".lower()
+    return compute_platform()
 
 
 def platform_file(key: str | None = None) -> Path:
