@@ -27,7 +27,8 @@ from benchmark.stats.volume import VOLUME_N_BOOT, describe_v, marginal_gain, vol
 __all__ = ["volume_curves", "detection_volume_curves", "volume_tables", "declared_fit", "CURVE_HEADERS",
            "FIT_HEADERS", "FORMULAS"]
 
-FORMULAS = {"saturating": "a + b (1 − exp(−v / c))", "log": "a + b ln(1 + v / c)"}
+FORMULAS = {"saturating": "a + b (1 − exp(−v / c))", "log": "a + b ln(1 + v / c)",
+            "peak": "a + b (v / c) exp(1 − v / c)"}
 CURVE_HEADERS = {"generator": "generator", "volume": "added images", "n_seeds": "seeds", "reference": "reference arm",
                  "reference_added": "reference added", **{f"{a}_{s}": f"{a} {t}" for a in ("real", "synthetic", "ref")
                                                           for s, t in (("mean", "mean (%)"), ("lo", "CI low"),
@@ -39,7 +40,8 @@ FIT_HEADERS = {"generator": "generator", "curve": "curve", "fit": "fit", "formul
                "slope_at_max": "gain per image at max (pp)", "threshold_pp": "threshold (pp/image)",
                "diminishing_v": "V (images)", "diminishing_v_lo": "V CI low", "diminishing_v_hi": "V CI high",
                "lof_F": "lack-of-fit F", "lof_p": "lack-of-fit p", "c_at_bound": "c at its bound (a line)",
-               "best_volume": "best measured volume", "best_mean": "its mean (%)", "diminishing": "diminishing returns"}
+               "optimum_v": "fitted optimum (images)", "optimum_v_lo": "optimum CI low",
+               "optimum_v_hi": "optimum CI high", "best_volume": "best measured volume", "best_mean": "its mean (%)", "diminishing": "diminishing returns"}
 
 
 def declared_fit(data: StudyData) -> tuple[str, float]:
@@ -157,6 +159,7 @@ def fit_row(c: dict, arm: str, model: str, threshold_pp: float, rng: np.random.G
     row |= {"threshold_pp": threshold_pp, "diminishing_v": f["diminishing_v"],
             "diminishing_v_lo": f["diminishing_v_lo"], "diminishing_v_hi": f["diminishing_v_hi"],
             "lof_F": f["lof_F"], "lof_p": f["lof_p"], "c_at_bound": f["c_at_bound"],
+            "optimum_v": f["optimum_v"], "optimum_v_lo": f["optimum_v_lo"], "optimum_v_hi": f["optimum_v_hi"],
             "diminishing": describe_v(f), "n_boot_failed": f["n_boot_failed"], "_fit": f}
     means = vals.mean(axis=0)  # descriptive: where the measured curve peaks (never used to choose anything)
     row |= {"best_volume": int(vols[int(np.argmax(means))]), "best_mean": 100.0 * float(means.max())}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmark.report.table_formats import html_table, write_table_formats
@@ -53,6 +54,8 @@ def plot_volume(curve: dict, fits: list[dict], ax, endpoint: str) -> None:
         if r["curve"] == "synthetic" and f["reached"] and f["diminishing_v"] > 0:
             ax.axvline(f["diminishing_v"], color=color, ls="--", lw=1,
                        label=f"V ≈ {f['diminishing_v']:.0f} images (< {r['threshold_pp']:g} pp / image)")
+        if r["curve"] == "synthetic" and np.isfinite(f.get("optimum_v", np.nan)):
+            ax.axvline(f["optimum_v"], color=color, ls=":", lw=1, label=f"fitted optimum ≈ {f['optimum_v']:.0f} images")
     ax.set_xlabel("added images v (generated, or duplicated for the placebo)")
     ax.set_ylabel(f"{endpoint} (%)")
     ax.grid(alpha=0.3)

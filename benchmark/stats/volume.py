@@ -4,7 +4,10 @@ CI, and the volume where the fitted gain per added image falls below a stated th
 Models (``volume_curve.fit`` in the config, recorded in every record; never picked after seeing the data):
 
 - ``saturating``: f(v) = a + b (1 − e^(−v/c)); f'(v) = (b/c) e^(−v/c); f' < t from v = c ln(b / (c t));
-- ``log``:        f(v) = a + b ln(1 + v/c);    f'(v) = b / (c + v);      f' < t from v = b/t − c.
+- ``log``:        f(v) = a + b ln(1 + v/c);    f'(v) = b / (c + v);      f' < t from v = b/t − c;
+- ``peak``:       f(v) = a + b (v/c) e^(1 − v/c); f'(v) = (b/c) e^(1 − v/c) (1 − v/c); f' < t from
+                  v = c (1 − W₀(t c / b)) (W₀: Lambert's principal branch); for b > 0 the curve rises to its
+                  optimum a + b at v = c and falls past it: too many generated images hurt (MT crack, docs/volume.md).
 
 v is in added images, f in the endpoint's own units (a fraction for accuracy / AP), t in those units per image.
 The fit is least squares over every (seed, volume) point (scipy.optimize.curve_fit, c bounded to
@@ -21,12 +24,13 @@ import warnings
 import numpy as np
 from scipy import stats as _st
 from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.special import lambertw
 
-__all__ = ["MODELS", "VOLUME_N_BOOT", "curve", "marginal_gain", "fit_curve", "diminishing_volume", "volume_fit",
-           "bootstrap_fits", "describe_v", "lack_of_fit"]
+__all__ = ["MODELS", "VOLUME_N_BOOT", "curve", "marginal_gain", "fit_curve", "diminishing_volume", "optimum_volume",
+           "volume_fit", "bootstrap_fits", "describe_v", "lack_of_fit"]
 
 VOLUME_N_BOOT = 1000  # seed-bootstrap refits per curve (each a curve_fit: 4000 would take ~10 s per curve)
-MODELS = ("saturating", "log")
+MODELS = ("saturating", "log", "peak")
 
 
 def _check_model(model: str) -> None:
@@ -38,6 +42,8 @@ def curve(v, a: float, b: float, c: float, model: str = "saturating") -> np.ndar
     """f(v) of the model (v: array of volumes, shape (n,))."""
     _check_model(model)
     v = np.asarray(v, dtype=float)
+    if model == "peak":
+        return a + b * (v / c) * np.exp(1 - v / c)
     return a + b * (-np.expm1(-v / c) if model == "saturating" else np.log1p(v / c))
 
 
@@ -45,6 +51,8 @@ def marginal_gain(v, params, model: str = "saturating") -> np.ndarray:
     """f'(v): the fitted gain per added image at volume v (endpoint units per image)."""
     a, b, c = params
     v = np.asarray(v, dtype=float)
+    if model == "peak":
+        return (b / c) * np.exp(1 - v / c) * (1 - v / c)
     return (b / c) * np.exp(-v / c) if model == "saturating" else b / (c + v)
 
 
@@ -56,7 +64,19 @@ def diminishing_volume(params, threshold: float, model: str = "saturating") -> f
     a, b, c = params
     if float(marginal_gain(0.0, params, model)) < threshold:
         return 0.0
+    if model == "peak":  # (1 − x) e^(−x) = t c / (b e) with x = v/c, i.e. w e^w = t c / b for w = 1 − x ∈ (0, 1)
+        return float(c * (1 - lambertw(threshold * c / b, 0).real))
     return float(c * math.log(b / (c * threshold)) if model == "saturating" else b / threshold - c)
+
+
+def optimum_volume(params, model: str, v_max: float) -> float:
+    """The volume of the fitted optimum: c for the ``peak`` model with b > 0 when c <= v_max; ``inf`` when the
+    curve has no optimum within the tested range (b <= 0, or c beyond it: never extrapolated); NaN for the
+    monotone models or a failed fit."""
+    if model != "peak" or np.isnan(params).any():
+        return math.nan
+    b, c = params[1], params[2]
+    return float(c) if b > 0 and c <= v_max else math.inf
 
 
 def _bounds(v: np.ndarray) -> tuple[list[float], list[float]]:
@@ -78,7 +98,11 @@ def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
     lo, hi = _bounds(v)
     means = {u: y[v == u].mean() for u in np.unique(v)}
     vs = sorted(means)
-    p0 = [means[vs[0]], means[vs[-1]] - means[vs[0]], min(max(float(np.median(v[v > 0])), lo[2]), hi[2])]
+    if model == "peak":  # start at the measured extreme: the volume whose mean is furthest from the first
+        far = max(vs[1:], key=lambda u: abs(means[u] - means[vs[0]]))
+        p0 = [means[vs[0]], means[far] - means[vs[0]], min(max(far, lo[2]), hi[2])]
+    else:
+        p0 = [means[vs[0]], means[vs[-1]] - means[vs[0]], min(max(float(np.median(v[v > 0])), lo[2]), hi[2])]
     f = (lambda x, a, b, c: curve(x, a, b, c, model))
     try:
         with warnings.catch_warnings():
@@ -160,6 +184,9 @@ def volume_fit(volumes, values, model: str, threshold: float, rng: np.random.Gen
         out[f"{name}_lo"], out[f"{name}_hi"] = _q(ok[:, i], confidence) if len(ok) else (math.nan, math.nan)
     out["diminishing_v_lo"], out["diminishing_v_hi"] = _q(np.array([dv(p) for p in ok]), confidence)
     out["reached"] = bool(math.isfinite(out["diminishing_v"]))
+    out["optimum_v"] = optimum_volume(params, model, vmax)
+    out["optimum_v_lo"], out["optimum_v_hi"] = (_q(np.array([optimum_volume(p, model, vmax) for p in ok]), confidence)
+                                                if model == "peak" and len(ok) else (math.nan, math.nan))
     vv = np.broadcast_to(volumes, values.shape)
     yhat = curve(vv, *params, model) if not np.isnan(params).any() else np.full(values.shape, np.nan)
     lof = lack_of_fit(vv, values, yhat)
@@ -186,4 +213,11 @@ def describe_v(fit: dict, unit: str = "images", per: float = 100.0, per_unit: st
         shape = "rises by less than" if fit.get("rises", True) else "does not rise: its slope is below"
         return f"no gain to diminish: the fitted curve {shape} {t} from the first image on{warn}"
     hi_s = f"> {fit['v_max']:g}" if math.isinf(hi) else f"{hi:.0f}"
-    return f"diminishing returns after ≈ {v:.0f} {unit} (95 % CI {lo:.0f} to {hi_s}; gain per image < {t}){warn}"
+    said = f"diminishing returns after ≈ {v:.0f} {unit} (95 % CI {lo:.0f} to {hi_s}; gain per image < {t})"
+    opt = fit.get("optimum_v", math.nan)
+    if math.isfinite(opt):
+        o_hi = fit["optimum_v_hi"]
+        o_hi_s = "not within the tested range" if math.isinf(o_hi) else f"{o_hi:.0f}"
+        said += (f"; the fitted optimum is at ≈ {opt:.0f} {unit} (95 % CI {fit['optimum_v_lo']:.0f} to {o_hi_s}): "
+                 "past it, more generated images lower the endpoint")
+    return said + warn
