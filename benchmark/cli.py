@@ -1,4 +1,4 @@
-"""`scarce`: the plain CLI (split, report, status, calibrate, plan, audit). Runs themselves go through the Hydra app `scarce-run`."""
+"""`scarce`: the plain CLI (split, report, status, calibrate, plan, audit, export). Runs themselves go through the Hydra app `scarce-run`."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from benchmark import PROJECT_ROOT
+from benchmark import PROJECT_ROOT, export
 
 
 def compose_config(overrides: list[str]):
@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scarce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     for add in (_add_split, _add_report, _add_published, _add_status, _add_bench, _add_calibrate, _add_plan, _add_audit,
-                _add_fetch):
+                _add_fetch, export.add_export_parser):
         add(sub)  # each adds one subcommand (its arguments and its cmd_* function), in this order
     return p
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install scarce-bench into it (editable). Usage: bash scripts/setup.sh [extras]
-# e.g. `bash scripts/setup.sh test` also installs the test tools.
+# e.g. `bash scripts/setup.sh test` also installs the test tools (with the detect and mlflow extras' packages);
+# `bash scripts/setup.sh mlflow`: `scarce export mlflow` only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
