@@ -53,7 +53,7 @@ def plot_volume(curve: dict, fits: list[dict], ax, endpoint: str) -> None:
         if r["curve"] == "synthetic" and f["reached"] and f["diminishing_v"] > 0:
             ax.axvline(f["diminishing_v"], color=color, ls="--", lw=1,
                        label=f"V ≈ {f['diminishing_v']:.0f} images (< {r['threshold_pp']:g} pp / image)")
-    ax.set_xlabel("added images v (generated, or duplicated for the placebo)")
+    ax.set_xlabel("added images v (images: generated, or duplicated for the placebo)")
     ax.set_ylabel(f"{endpoint} (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="x-small")
