@@ -40,6 +40,7 @@ ABSOLUTE = ("/tmp/", "/home/", "/work/", "/root/", "/Users/", "C:\\")
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
+    chromium()   # skips (with its reason) before the study is built where there is no Chromium
     root = tmp_path_factory.mktemp("layout")
     study = write_rich_study(root)
     assert main(["calibrate", str(study), "--sims", "200"]) == 0   # the A/A histogram and its caveats
