@@ -3,6 +3,7 @@ numbers (from each record's `synthetic.audit` block), and its gallery figure cop
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,14 @@ FIDELITY_COLUMNS = [k for k in AUDIT_HEADERS if k in {
     "precision", "recall", "density", "coverage", "label_fidelity", "label_chance", "real_cv_accuracy"}]
 
 
+def _shown_path(path: str | None, root: Path | None) -> str | None:
+    """``path`` relative to the study directory (``../cache/…`` when it lies beside it), so a report names no
+    machine's absolute directories; unchanged when there is no study directory."""
+    if not path or root is None:
+        return path
+    return os.path.relpath(Path(path).resolve(), root)
+
+
 def audit_frame(data: StudyData) -> pd.DataFrame:
     """One row per (audited synthetic set, class): flag counts, flagged files and fidelity per class."""
     rows, seen = [], set()
@@ -39,7 +48,7 @@ def audit_frame(data: StudyData) -> pd.DataFrame:
         base = {"generator": syn.get("generator"), "set": syn.get("key"), "n_images": audit["n_images"],
                 "n_test_copies": audit["n_test_copies"], "flagged": ", ".join(Path(p).name for p in audit["flagged"]),
                 "train_copy_fraction": audit["train_copy_fraction"], "allowed": bool(audit["contaminated"]),
-                "audit_json": audit.get("audit_json")}
+                "audit_json": _shown_path(audit.get("audit_json"), data.root)}
         for c, fid in (audit.get("fidelity") or {"-": {}}).items():
             rows.append({**base, "class": c, **{k: fid.get(k) for k in FIDELITY_COLUMNS}})
     cols = ["generator", "set", "class", *[c for c in AUDIT_HEADERS if c not in ("generator", "set")]]
@@ -64,10 +73,10 @@ def write_audit(ctx, out_dir: Path) -> dict[str, Path]:
             "on the class's real train images, out of fold).\n")
     paths = write_table_formats(frame, out_dir, "audit", AUDIT_HEADERS | {"class": "Class"}, digits=4, md_suffix=note,
                                 caption="Synthetic-set audit: contamination and fidelity")
+    root = ctx.data.root or Path.cwd()
     for r in frame.drop_duplicates("set").itertuples():
-        src = Path(r.audit_json).parent if r.audit_json else None
-        files = json.loads(Path(r.audit_json).read_text()).get("files", {}) if src and Path(r.audit_json).is_file() \
-            else {}
+        src = root / r.audit_json if isinstance(r.audit_json, str) else None   # shown relative to the study
+        files = json.loads(src.read_text()).get("files", {}) if src and src.is_file() else {}
         for kind in ("png", "svg"):
             f = files.get(f"audit_gallery_{kind}")
             if f and Path(f).is_file():

@@ -24,11 +24,11 @@ __all__ = ["audit_gain_frame", "plot_audit_scatter", "write_audit_scatter", "SCA
 GROUP = list(GROUP_KEYS)
 # audit figure -> (axis label, (CI low, CI high) columns or None); the order of the panels
 SCATTER_FIGURES = {
-    "discriminator_auc": ("real-vs-synthetic AUC (0.5 = indistinguishable)", ("auc_ci_low", "auc_ci_high")),
-    "label_fidelity": ("label fidelity (real-only probe)", None),
-    "precision": ("PRDC precision", None), "recall": ("PRDC recall", None),
-    "density": ("PRDC density", None), "coverage": ("PRDC coverage", None),
-    "kid": ("KID to real train", None), "mean_cosine_to_real": ("mean cosine to real train", None),
+    "discriminator_auc": ("real-vs-synthetic AUC (0–1; 0.5 = indistinguishable)", ("auc_ci_low", "auc_ci_high")),
+    "label_fidelity": ("label fidelity (share; real-only probe)", None),
+    "precision": ("PRDC precision (share)", None), "recall": ("PRDC recall (share)", None),
+    "density": ("PRDC density (ratio)", None), "coverage": ("PRDC coverage (share)", None),
+    "kid": ("KID to real train (MMD², features)", None), "mean_cosine_to_real": ("mean cosine to real train (cosine)", None),
 }
 VALUE_COLUMNS = [*SCATTER_FIGURES, "auc_ci_low", "auc_ci_high", "label_chance"]
 SCATTER_HEADERS = {"dataset": "Dataset", "hardest_class": "Class", "generator": "Generator", "n_sets": "Audited sets",

@@ -48,6 +48,7 @@ class StudyData:
     per_image: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     primary: str = DEFAULT_PRIMARY  # the endpoint the records' config declared primary (endpoints.primary)
     volume_curve: dict = field(default_factory=dict)  # the records' declared volume_curve.{fit, threshold_pp}
+    root: Path | None = None  # the study directory (load_study): paths in the report are shown relative to it
 
 
 def endpoint_column(name: str) -> str:
@@ -167,7 +168,7 @@ def load_study(study_dir: str | Path, progress: bool | None = None) -> StudyData
         raise FileNotFoundError(f"{study_dir}: no 'records/' directory; expected a study written by scarce-run")
     files = sorted(d.glob("*.json"))
     show = len(files) >= PROGRESS_MIN_RECORDS if progress is None else progress
-    data = StudyData(frame=pd.DataFrame(), name=Path(study_dir).resolve().name)
+    data = StudyData(frame=pd.DataFrame(), name=Path(study_dir).resolve().name, root=Path(study_dir).resolve())
     interned: dict[tuple, tuple] = {}
     merger = FoldMerger()
     slim = [_slim(m, data, interned)

@@ -247,8 +247,9 @@ def comparisons_frame(data: StudyData, rule: DecisionRule = DecisionRule(), seed
 
 
 def seeds_text(v) -> str:
-    """Seeds needed in words: a whole number, "not reachable", or "—" when it cannot be computed."""
-    v = float(v) if v is not None else math.nan
-    if math.isnan(v):
-        return "—"
-    return "not reachable" if math.isinf(v) else str(int(v))
+    """Seeds needed in words: a whole number, "not reachable" (infinite, or beyond ``MAX_SEEDS``: nobody runs
+    it), or "—" when it cannot be computed."""
+    from benchmark.report.table_formats import count_text
+    from benchmark.stats.power import MAX_SEEDS
+
+    return count_text(v, MAX_SEEDS)

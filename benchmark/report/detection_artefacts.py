@@ -36,7 +36,7 @@ def _curve_axes(ax, curve: pd.DataFrame, metric: str, label: str) -> None:
         err = np.vstack([y - np.where(np.isnan(lo), y, lo), np.where(np.isnan(hi), y, hi) - y])
         ax.errorbar(g["n_added"], y, yerr=err, marker="o", capsize=3, color=ARM_COLORS.get(arm), label=arm,
                     linestyle="-" if arm != "real" else "none")
-    ax.set_xlabel("images added to the real set")
+    ax.set_xlabel("images added to the real set (images)")
     ax.set_ylabel(label)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -51,17 +51,17 @@ def write_curve_figure(curve: pd.DataFrame, oem: pd.DataFrame, out_dir: Path) ->
     ncols = 3 if len(oem) else 2
     fig, axes = plt.subplots(max(len(groups), 1), ncols, figsize=(5 * ncols, 4 * max(len(groups), 1)), squeeze=False)
     for row, ((ds, model, hc, n_real), g) in zip(axes, groups):
-        _curve_axes(row[0], g, "map50_95", "mAP@.5:.95")
+        _curve_axes(row[0], g, "map50_95", "mAP@.5:.95 (0–1)")
         row[0].set_title(f"{ds} ({model}, {n_real} real)", fontsize="medium")
-        _curve_axes(row[1], g, "hardest_ap50_95", f"AP@.5:.95 of {hc}")
+        _curve_axes(row[1], g, "hardest_ap50_95", f"AP@.5:.95 of {hc} (0–1)")
         row[1].set_title(f"hardest class: {hc}", fontsize="medium")
         if len(oem):
             pts = oem.dropna(subset=["value"])
             row[2].plot(pts["ratio"], pts["value"], "s--", color="#8250df", label="OEM (published, 1 seed)")
             ours = g[g["arm"].isin(["real", "synthetic"])].sort_values("n_added")
             row[2].plot(ours["ratio"], ours["map50_95_mean"], "o-", color=ARM_COLORS["synthetic"], label=f"{ds} (mean)")
-            row[2].set_xlabel("synthetic / real images")
-            row[2].set_ylabel("mAP")
+            row[2].set_xlabel("synthetic / real images (ratio)")
+            row[2].set_ylabel("mAP (0–1)")
             row[2].set_title("beside the published automotive curve", fontsize="medium")
             row[2].grid(alpha=0.3)
             row[2].legend(fontsize="small")

@@ -3,6 +3,7 @@ matrices, A/A histograms. Each function draws on the ``ax`` it is given and retu
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless, as in paired_seeds.py
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -17,13 +19,42 @@ from matplotlib.figure import Figure  # noqa: E402
 from benchmark.endpoints import ENDPOINTS  # noqa: E402
 
 __all__ = ["plot_forest", "plot_fewshot", "plot_confusion", "plot_aa_z", "plot_aa_p", "save_figure",
-           "VERDICT_COLORS"]
+           "check_axis_labels", "VERDICT_COLORS"]
 
 VERDICT_COLORS = {"gain": "#1a7f37", "no evidence": "#6e7781", "harm": "#cf222e", "not tested": "#afb8c1"}
 
 
+# a numeric axis's label names its unit: "(…)" (e.g. "(%)", "(images)", "(count)") or a bare "%" / "pp"
+UNIT = re.compile(r"\([^)]+\)|%|\bpp\b")
+
+
+def check_axis_labels(fig: Figure, stem: str) -> None:
+    """Every visible axes with its axis drawn has an x and a y label, and a numeric one names its unit (a
+    categorical axis, whose ticks are text set with ``set_*ticks(..., labels)``, needs only the label; an axis
+    without ticks, an image panel's, needs none).
+    Raises ``ValueError`` naming the figure, the panel and the axis."""
+    for i, ax in enumerate(fig.get_axes()):
+        if not ax.get_visible() or not ax.axison:
+            continue
+        for name, axis, label in (("x", ax.xaxis, ax.get_xlabel()), ("y", ax.yaxis, ax.get_ylabel())):
+            if not len(axis.get_ticklocs()):   # an image panel (audit gallery): no scale, nothing to label
+                continue
+            # text ticks: set_*ticks(ticks, labels) installs a Fixed- (or, matplotlib >= 3.10, a Func-) Formatter
+            categorical = isinstance(axis.get_major_formatter(), (mticker.FixedFormatter, mticker.FuncFormatter))
+            if not label.strip():
+                raise ValueError(f"figure {stem!r}, panel {i} ({ax.get_title()!r}): the {name} axis has no label")
+            if not categorical and not UNIT.search(label):
+                raise ValueError(f"figure {stem!r}, panel {i}: {name} label {label!r} names no unit; expected "
+                                 "'(unit)', '%' or 'pp'")
+
+
 def save_figure(fig: Figure, out_dir: Path, stem: str, dpi: int = 120) -> dict[str, Path]:
-    """``<stem>.png`` and ``<stem>.svg``; closes the figure."""
+    """``<stem>.png`` and ``<stem>.svg`` once :func:`check_axis_labels` passes; closes the figure."""
+    try:
+        check_axis_labels(fig, stem)
+    except ValueError:
+        plt.close(fig)
+        raise
     paths = {f"{stem}_png": out_dir / f"{stem}.png", f"{stem}_svg": out_dir / f"{stem}.svg"}
     fig.savefig(paths[f"{stem}_png"], dpi=dpi)
     buf = io.StringIO()
@@ -58,6 +89,7 @@ def plot_forest(comparisons: pd.DataFrame, ax: Axes) -> Figure:
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     ax.set_yticks(y, [_forest_label(r) for r in rows.itertuples()] if len(rows) else [], fontsize="small")
+    ax.set_ylabel("comparison (A − B)")
     ep = rows["endpoint"].iloc[0] if "endpoint" in rows and len(rows) else "hardest_accuracy"
     ax.set_xlabel(f"difference in {ENDPOINTS[ep].title}, A − B (pp)")
     ax.set_title("Paired differences (thick: the verdict rule's interval; thin: seeds × units bootstrap)",
@@ -83,7 +115,7 @@ def plot_fewshot(curves: pd.DataFrame, ax: Axes, published: pd.DataFrame | None 
         for arm, g in published.sort_values("k").groupby("arm"):
             ax.plot(g["k"], g["hardest_acc_pct"], "--s", color=colors.get(arm, "#bf8700"), alpha=0.7,
                     label=f"{arm} (published)")
-    ax.set_xlabel("k real labels per class")
+    ax.set_xlabel("k real labels per class (images)")
     ax.set_ylabel("hardest-class accuracy (%)")
     ax.grid(alpha=0.3)
     if len(curves):
@@ -108,8 +140,8 @@ def plot_confusion(matrix, classes: list[str], ax: Axes, title: str = "", highli
     for lab in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
         if lab.get_text() == highlight:
             lab.set_fontweight("bold")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
     ax.set_title(title, fontsize="medium")
     return ax.figure
 
@@ -126,8 +158,8 @@ def plot_aa_z(z, ax: Axes, target_z: float = 3.4) -> Figure:
         ax.axvline(s * target_z, color="#cf222e", ls="--", lw=1)
     share = np.mean(np.abs(z) >= target_z) if z.size else np.nan
     ax.set_title(f"A/A z: {100 * share:.1f} % of studies have |z| ≥ {target_z:g} ({n_inf} infinite)")
-    ax.set_xlabel(f"z (clipped to ±{lim:g}; ±inf = constant non-zero d)")
-    ax.set_ylabel("simulated studies")
+    ax.set_xlabel(f"SCARCE z (standard errors; clipped to ±{lim:g}, ±inf = constant non-zero d)")
+    ax.set_ylabel("simulated studies (count)")
     return ax.figure
 
 
@@ -137,6 +169,6 @@ def plot_aa_p(p, ax: Axes, alpha: float = 0.05) -> Figure:
     ax.hist(p[np.isfinite(p)], bins=np.linspace(0, 1, 21), color="#6e7781")
     ax.axvline(alpha, color="#cf222e", ls="--", lw=1)
     ax.set_title(f"A/A t-test p: {100 * np.mean(p < alpha):.1f} % below {alpha:g}")
-    ax.set_xlabel("p")
-    ax.set_ylabel("simulated studies")
+    ax.set_xlabel("t-test p (probability)")
+    ax.set_ylabel("simulated studies (count)")
     return ax.figure

@@ -25,13 +25,15 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;
 line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px solid #d0d7de;padding:.25em .5em}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.txt{overflow-wrap:break-word}td.brk{overflow-wrap:anywhere}.scroll{overflow-x:auto}p.same{font-size:.82em;color:#57606a;margin:.6em 0 0}
 .gain{color:#1a7f37;font-weight:bold}.harm{color:#cf222e;font-weight:bold}.none{color:#57606a;font-weight:bold}
-figure{margin:1em 0}figure img{max-width:100%;border:1px solid #d0d7de}figcaption{font-size:.9em;color:#57606a}
+figure{margin:1em 0}figure img{max-width:100%;box-sizing:border-box;border:1px solid #d0d7de}figcaption{font-size:.9em;color:#57606a}
 .note{background:#fff8c5;border:1px solid #d4a72c;padding:.5em 1em;border-radius:6px}"""
 
 FIGURE_CAPTIONS = {
-    "paired_seeds": "Hardest-class accuracy per seed; a line joins one seed's arms, bars mark arm means.",
+    "paired_seeds": "Hardest-class accuracy per seed; a line joins one seed's arms (one marker per seed, seeds "
+                    "dodged sideways so equal ones stay visible), bars mark arm means.",
     "forest": "Mean paired difference per comparison: thick bar = 95 % t CI over seeds; thin capped bar = "
               "bootstrap over seeds and test images; colour = verdict.",
     "fewshot": "Hardest-class accuracy vs k real labels per class (band: 95 % t CI over seeds; dashed: published).",

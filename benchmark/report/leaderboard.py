@@ -164,6 +164,7 @@ def plot_leaderboard(long: pd.DataFrame, ax, endpoint: str = "hardest_accuracy")
             ax.plot(r.mean_pp, yi, marks[r.kind], color="white", mec=color, mew=2, ms=7)
     labels = [f"{r.dataset}: {r.generator} − {r.against}" for r in rows.itertuples()]
     ax.set_yticks(y, labels, fontsize="small")
+    ax.set_ylabel("generator − what it is compared with")
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     ax.set_xlabel(f"difference in {ENDPOINTS[endpoint].title} (pp), the verdict rule's interval")

@@ -39,7 +39,7 @@ import pandas as pd
 from benchmark.report.comparisons import GROUP_KEYS, placebo_of
 from benchmark.report.design import key_text
 from benchmark.report.published import load_table1, match_table1
-from benchmark.report.table_formats import write_table_formats
+from benchmark.report.table_formats import count_text, count_value, write_table_formats
 from benchmark.stats.plausibility import grim_reachable, implied_sd, mde_from_interval, mde_paired, seeds_for_z
 
 __all__ = ["replication_frame", "replication_verdict", "plausibility_cells", "write_replication",
@@ -181,8 +181,8 @@ def replication_frame(table: pd.DataFrame, comparisons: pd.DataFrame,
         if pub and pub["comparable"] and t["generator"] is not None and not pd.isna(pub.get("gain_pp")) and not few_shot:
             rows.append(_row(t, pub, comparisons, rule))
     out = pd.DataFrame(rows, columns=list(REPLICATION_HEADERS))
-    for c in ("seeds_for_z_null", "seeds_for_z_synthetic"):   # whole seeds, shown as such (inf stays inf)
-        out[c] = pd.Series([int(v) if math.isfinite(v) else v for v in out[c]], index=out.index, dtype=object)
+    for c in ("seeds_for_z_null", "seeds_for_z_synthetic"):   # whole seeds; infinite or astronomical: "not reachable"
+        out[c] = pd.Series([count_value(v) for v in out[c]], index=out.index, dtype=object)
     return out
 
 
@@ -228,8 +228,8 @@ def replication_lines(frame: pd.DataFrame) -> list[str]:
                 f"  implied SD of d: {f(r.implied_sd_n_min_pp, '.2f')} pp at n = 7, {f(r.implied_sd_n_max_pp, '.2f')}"
                 f" pp at n = 15; measured SD placebo − real {f(r.null_sd_pp, '.2f')} pp, synthetic − real "
                 f"{f(r.synthetic_sd_pp, '.2f')} pp",
-                f"  seeds a |z| of {f(r.published_z)} needs at the published gain: {f(r.seeds_for_z_null, '.0f')} "
-                f"(our null SD), {f(r.seeds_for_z_synthetic, '.0f')} (our synthetic − real SD)",
+                f"  seeds a |z| of {f(r.published_z)} needs at the published gain: {count_text(r.seeds_for_z_null, missing='–')} "
+                f"(our null SD), {count_text(r.seeds_for_z_synthetic, missing='–')} (our synthetic − real SD)",
                 f"  GRIM of the published means: {r.grim_published}; real-only, {r.grim_real_at_our_m}; "
                 f"+Synthgen, {r.grim_synthetic_at_our_m}"]
     return out

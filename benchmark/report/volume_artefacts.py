@@ -56,7 +56,7 @@ def plot_volume(curve: dict, fits: list[dict], ax, endpoint: str) -> None:
                        label=f"V ≈ {f['diminishing_v']:.0f} images (< {r['threshold_pp']:g} pp / image)")
         if r["curve"] == "synthetic" and np.isfinite(f.get("optimum_v", np.nan)):
             ax.axvline(f["optimum_v"], color=color, ls=":", lw=1, label=f"fitted optimum ≈ {f['optimum_v']:.0f} images")
-    ax.set_xlabel("added images v (generated, or duplicated for the placebo)")
+    ax.set_xlabel("added images v (images: generated, or duplicated for the placebo)")
     ax.set_ylabel(f"{endpoint} (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="x-small")
