@@ -86,9 +86,25 @@ def _bounds(v: np.ndarray) -> tuple[list[float], list[float]]:
     return [-np.inf, -np.inf, lo_c], [np.inf, np.inf, 100 * vmax]
 
 
+def _profile_start(v: np.ndarray, y: np.ndarray, model: str, lo_c: float, hi_c: float, n: int = 80) -> list[float]:
+    """(a, b, c) at the best of ``n`` values of c on a geometric grid over its bounds, a and b exact for each c (the
+    model is linear in them: basis 1 and curve(v, 0, 1, c)): a start near the global least-squares minimum, which a
+    single heuristic start can miss on a non-convex model (peak on a rise-and-fall curve fell into a straight line)."""
+    best = (math.inf, None)
+    for c in np.geomspace(lo_c, hi_c, n):
+        x = np.column_stack([np.ones_like(v), curve(v, 0.0, 1.0, c, model)])
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        sse = float(((x @ coef - y) ** 2).sum())
+        if sse < best[0]:
+            best = (sse, [float(coef[0]), float(coef[1]), float(c)])
+    return best[1]
+
+
 def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
     """Least-squares (a, b, c) of the model to points (v_i, y_i) (1-D arrays of one length), or NaNs if the
-    fit fails. Starts from a = mean at the smallest v, b = the range of the means, c = the median volume."""
+    fit fails. Refined (scipy curve_fit) from two starts, the lower residual kept: a heuristic (a = mean at the
+    smallest v, b = the range of the means, c = the median volume; for peak, the volume furthest from the first)
+    and the best point of a profile over c (``_profile_start``)."""
     _check_model(model)
     v, y = np.asarray(v, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keep = ~np.isnan(y)
@@ -104,13 +120,18 @@ def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
     else:
         p0 = [means[vs[0]], means[vs[-1]] - means[vs[0]], min(max(float(np.median(v[v > 0])), lo[2]), hi[2])]
     f = (lambda x, a, b, c: curve(x, a, b, c, model))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            p, _ = curve_fit(f, v, y, p0=p0, bounds=(lo, hi), maxfev=20000)
-    except (RuntimeError, ValueError):
-        return np.full(3, np.nan)
-    return np.asarray(p, dtype=float)
+    best = (math.inf, np.full(3, np.nan))
+    for start in (p0, _profile_start(v, y, model, lo[2], hi[2])):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OptimizeWarning)
+                p, _ = curve_fit(f, v, y, p0=start, bounds=(lo, hi), maxfev=20000)
+        except (RuntimeError, ValueError):
+            continue
+        sse = float(((f(v, *p) - y) ** 2).sum())
+        if sse < best[0]:
+            best = (sse, np.asarray(p, dtype=float))
+    return best[1]
 
 
 def lack_of_fit(v, y, yhat, n_params: int = 3) -> dict:
