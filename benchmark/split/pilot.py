@@ -47,7 +47,10 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
     (`dataset.task`, classification unless the dataset config says otherwise)."""
     from benchmark.tasks import create_task
 
+    from benchmark.config import validate
+
     check_threads(cfg.get("threads", 1))  # before any data is read
+    validate(cfg)  # the schema (split.dedupe, dataset.id, the pilots' trainer / model), before any data is read
     task = create_task(cfg["dataset"].get("task") or "classification")
     folds = (cfg.get("split") or {}).get("folds") or 1
     if folds != 1 and not task.cross_fitted:

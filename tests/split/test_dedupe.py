@@ -97,8 +97,9 @@ def test_copies_with_different_labels_are_refused_not_kept(dup_root):
         build_split(ds, seed=0, dedupe=True)
 
 
-def test_dedupe_is_a_checked_schema_field():
-    from benchmark.config import ConfigError, validate
+def test_dedupe_is_a_checked_schema_field(dup_root, tmp_path):
+    from benchmark.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"^split\.dedupe='yes': expected true or false$"):
-        validate(OmegaConf.to_container(compose_config(["split.dedupe=yes"]), resolve=True))
+    with pytest.raises(ConfigError, match=r"^split\.dedupe='yes': expected true or false$"):  # `scarce split` too
+        make_split(cfg_for(dup_root, "split.dedupe=yes"), seed=0, pilot_seeds=[], hardest="hole", out=tmp_path / "s")
+    assert not (tmp_path / "s").exists()
