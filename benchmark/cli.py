@@ -122,8 +122,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from benchmark.report.plan import design_sizes, ensure_pilots, format_plan, pilots_needed, plan_table, \
-        resolve_manifest, write_plan
+    from benchmark.report.plan import dataset_overrides, design_sizes, ensure_pilots, format_plan, pilots_needed, \
+        plan_table, resolve_manifest, write_plan
     from benchmark.split.manifest import load_manifest
     from benchmark.stats import DecisionRule
 
@@ -131,7 +131,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     manifest = load_manifest(path)
     if not manifest["hardest"]:
         raise ValueError(f"{path}: field 'hardest' is empty; expected a split whose hardest class is chosen")
-    over = [f"dataset={manifest['dataset']}", f"split.manifest={path.resolve()}", *args.overrides]
+    over = [*dataset_overrides(manifest), f"split.manifest={path.resolve()}", *args.overrides]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
     if (cfg["dataset"].get("task") or "classification") != "classification":
         raise ValueError(f"{path}: dataset.task is {cfg['dataset']['task']!r}; expected a classification split "
@@ -165,13 +165,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def _add_split(sub) -> None:
     s = sub.add_parser("split", help="freeze train/selection/test for a dataset and choose its hardest class")
     s.add_argument("dataset", help="registered dataset name (e.g. demo, magnetic_tile, imagefolder)")
-    s.add_argument("overrides", nargs="*", help="Hydra overrides for the pilot runs, e.g. dataset.root=DIR")
+    s.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. dataset.id=welds dataset.root=DIR")
     s.add_argument("--seed", type=int, default=0, help="split seed")
     s.add_argument("--pilot-seeds", type=int, nargs="+", default=[1000, 1001, 1002],
                    help="seeds of the real-only pilot runs on the selection split (not to be reported)")
     s.add_argument("--hardest", help="fix the hardest class instead of choosing it (e.g. a published choice)")
     s.add_argument("--reason", default="given on the command line", help="why the hardest class is fixed")
-    s.add_argument("--out", help="manifest path (default datasets/splits/<dataset>.json)")
+    s.add_argument("--out", help="manifest path (default datasets/splits/<dataset id>.json)")
     s.add_argument("--force", action="store_true", help="overwrite an existing (frozen!) manifest")
     s.add_argument("--folds", type=int, help="K cross-fitted test folds over every non-selection image "
                    "(same as split.folds=K; 1 = train / selection / test)")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmark import PROJECT_ROOT
 from benchmark.data.fetch import DatasetMissing, default_root, source_name
+from benchmark.data.ident import dataset_id
 from benchmark.io import write_json_atomic
 
 # SCARCE Table 1: config name (conf/dataset/<name>.yaml) -> published hardest class, in table order.
@@ -88,25 +89,30 @@ def dataset_available(dataset_cfg, manifest: str | Path | None = None) -> tuple[
     mpath = Path(manifest) if manifest else default_manifest_path(dataset.name)
     if not mpath.is_file():
         return False, (f"{name}: data present at {dataset.root}, but no frozen split at {mpath}; run: "
-                       f"{_split_hint(name, dcfg.get('root'), manifest)}")
+                       f"{_split_hint(dcfg, manifest)}")
     return True, f"{name}: {len(dataset.items)} images at {dataset.root}; split {mpath}"
 
 
-def _split_hint(name: str, root: str | None, manifest: str | Path | None) -> str:
+def _split_hint(dcfg: dict, manifest: str | Path | None) -> str:
+    from benchmark.data.ident import CUSTOM, split_command as user_split
+
+    name, root = dcfg["name"], dcfg.get("root")
     if manifest and name in TABLE1 and Path(manifest).as_posix().endswith(table1_manifest(name)):
         return split_command(name, root)
     out = f" --out {manifest}" if manifest else ""
+    if name in CUSTOM:  # its id and root are part of the command (benchmark/data/ident.py)
+        return user_split(dcfg) + out
     return f"scarce split {name}{out}" + (f" dataset.root={root}" if root else "")
 
 
 def skip_note_path(cfg: dict) -> Path:
-    return Path(cfg["results_root"]) / cfg["study"] / "skipped" / f"{cfg['dataset']['name']}.json"
+    return Path(cfg["results_root"]) / cfg["study"] / "skipped" / f"{dataset_id(cfg['dataset'])}.json"
 
 
 def write_skip_note(cfg: dict, reason: str) -> Path:
     """Record why a dataset of a study was skipped (one note per dataset, rewritten atomically)."""
     path = skip_note_path(cfg)
-    note = {"dataset": cfg["dataset"]["name"], "study": cfg["study"], "status": "skipped", "reason": reason,
+    note = {"dataset": dataset_id(cfg["dataset"]), "study": cfg["study"], "status": "skipped", "reason": reason,
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     return write_json_atomic(path, note)
 

@@ -18,6 +18,7 @@ from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, ConfigErr
     nums, one_of, path_like, plain_study, safe_study, spec, text
 from benchmark.config.curation import CurationSchema, check_curation
 from benchmark.config.declared import Endpoints, VolumeCurve
+from benchmark.data.ident import dataset_id
 from benchmark.train.determinism import THREADS_ALLOWED
 
 
@@ -159,6 +160,7 @@ class Split:
     fractions: Any = spec(None, split_fractions, FRACTIONS_EXPECTED)
     group: Any = spec(None, one_of("near_duplicate", null=True), "null or near_duplicate")
     group_max_bits: int = spec(8, ints(0, 128), "an integer in [0, 128]")
+    dedupe: bool = spec(False, is_bool, "true or false")
     folds: int = spec(1, ints(1, 20), "an integer in [1, 20] (1 = a single split)")
     fold: Any = spec(None, ints(0, 19, null=True), "null (every fold) or a fold number 0..K-1")
     reserve: Any = spec(None, lambda v: v is None or (is_int(v) and v >= 1) or (is_num(v) and not is_int(v) and
@@ -259,6 +261,8 @@ def validate(cfg: dict) -> dict:
     if engine in ("finetune", "featurebank"):
         _budget(cfg["trainer"])
     _volume(cfg)
+    if isinstance(cfg.get("dataset"), dict):
+        dataset_id(cfg["dataset"])  # a custom dataset's dataset.id: present, well formed, not another's name
     check_curation(cfg)
     return cfg
 

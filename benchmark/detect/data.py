@@ -22,6 +22,7 @@ from PIL import Image
 
 from benchmark import PROJECT_ROOT
 from benchmark.data.base import IMAGE_EXTENSIONS, DatasetError, Item
+from benchmark.data.ident import adapter_options, named
 from benchmark.data.riawelc import drop_duplicates
 from benchmark.detect.labels import read_boxes
 from benchmark.registry import Registry
@@ -198,8 +199,8 @@ def demo_det(root: str | Path | None = None, **_) -> DetDataset:
 
 
 def create_det_dataset(dcfg: dict) -> DetDataset:
-    opts = {k: v for k, v in dcfg.items() if k not in ("name", "task")}
-    return DET_DATASETS.create(dcfg["name"], **opts)
+    # a custom dataset (yolo) is named by its dataset.id (benchmark/data/ident.py)
+    return named(DET_DATASETS.create(dcfg["name"], **adapter_options(dcfg, "task")), dcfg)
 
 
 def det_split_items(manifest: dict, split: str) -> list[DetItem]:

@@ -7,6 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from benchmark.data.ident import manifest_options
 from benchmark.detect.data import create_det_dataset, det_split_items
 from benchmark.split.hardest import choose_hardest, fixed_hardest
 from benchmark.split.manifest import build_split, default_manifest_path, write_manifest
@@ -43,8 +44,8 @@ def make_det_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | 
     out = out or default_manifest_path(ds.name)
     if out.exists() and not force:
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
-    options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")}
-    manifest = build_split(ds, seed=seed, options=options)
+    manifest = build_split(ds, seed=seed, options=manifest_options(cfg["dataset"]),
+                           dedupe=bool((cfg.get("split") or {}).get("dedupe")))
     if hardest:
         cls, evidence = fixed_hardest(hardest, ds.classes, reason)
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benchmark.arms import ArmData
 from benchmark.config.checks import ConfigError
+from benchmark.data.ident import dataset_id
 from benchmark.endpoints import declared_primary
 from benchmark.records import cell_summary, check_record_slot, existing_record, record_path, remove_stale_temp, \
     run_id, write_expected
@@ -21,7 +22,7 @@ def make_cell(cfg: dict, task, mhash: str, arm: ArmData, seed: int, threads: int
     """`threads` is the resolved torch thread count: float reduction order depends on it, so a run under
     another count is another cell. The task adds what else defines it (model, trainer, volume, ...)."""
     tag = {} if task.name in UNTAGGED_TASKS else {"task": task.name}
-    return {**tag, "dataset": cfg["dataset"]["name"], "manifest_sha256": mhash, **fold_of(fold), **arm.cell,
+    return {**tag, "dataset": dataset_id(cfg["dataset"]), "manifest_sha256": mhash, **fold_of(fold), **arm.cell,
             "seed": int(seed), **task.cell(cfg, arm), "threads": int(threads)}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.data.ident import split_command
 from benchmark.split.manifest import default_manifest_path, load_manifest, verify
 from benchmark.split.pilots import sidecar_pilot_seeds
 from benchmark.train import check_threads
@@ -64,7 +65,7 @@ def frozen_manifest(cfg: dict, dataset, seeds: list[int], splits: tuple[str, ...
     mpath = Path(cfg["split"]["manifest"] or default_manifest_path(dataset.name))
     manifest = load_manifest(mpath)
     if manifest["hardest"] is None:
-        raise ValueError(f"{mpath}: field 'hardest' is empty; run `scarce split {dataset.name}` to choose it")
+        raise ValueError(f"{mpath}: field 'hardest' is empty; run `{split_command(cfg['dataset'])}` to choose it")
     # the manifest as a whole, before any file is hashed (benchmark/split/validate.py, benchmark/split/seal.py)
     check_seal(manifest, str(mpath), ManifestError)
     verify_identity(manifest, dataset)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.data.ident import dataset_id
 from benchmark.split.folds import n_folds
 from benchmark.split.manifest import default_manifest_path, load_manifest, verify
 from benchmark.split.pilots import hardest_values, load_pilots, pilot_config, pilots_path, write_pilots
@@ -40,6 +41,15 @@ def resolve_manifest(target: str) -> Path:
     """A manifest path as given, or ``datasets/splits/<dataset>.json`` for a dataset name."""
     p = Path(target)
     return p if p.suffix == ".json" or p.is_file() else default_manifest_path(target)
+
+
+def dataset_overrides(manifest: dict) -> list[str]:
+    """The overrides that compose a manifest's dataset config: `dataset=<name>`, or for a custom dataset its
+    adapter and id (`config.options.adapter`, benchmark/data/ident.py; its root is the user's to pass)."""
+    opts = (manifest.get("config") or {}).get("options") or {}
+    if opts.get("adapter"):
+        return [f"dataset={opts['adapter']}", f"dataset.id={manifest['dataset']}"]
+    return [f"dataset={manifest['dataset']}"]
 
 
 def design_sizes(manifest: dict, folds: int) -> tuple[int, list[int]]:
@@ -157,7 +167,7 @@ def sweep_warning(plain: dict, n_seeds: int, n_sims: int = 400) -> str | None:
     """One line when the study's own design (its manifest, its seeds, its primary endpoint) cannot detect the
     rule's target effect at the rule's power; None when it can or when no pilots sidecar exists (a sweep
     never trains pilots). One simulation at δ = target: MDE > target ⇔ the rate there is below the power."""
-    path = Path(plain["split"]["manifest"] or default_manifest_path(plain["dataset"]["name"]))
+    path = Path(plain["split"]["manifest"] or default_manifest_path(dataset_id(plain["dataset"])))
     endpoint = ((plain.get("endpoints") or {}).get("primary")) or PLAN_ENDPOINTS[0]
     if not path.is_file() or not pilots_path(path).is_file() or endpoint not in PLAN_ENDPOINTS:
         return None

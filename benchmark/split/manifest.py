@@ -15,6 +15,7 @@ from benchmark import PROJECT_ROOT, __version__
 from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
 from benchmark.io import read_json, write_json_atomic
+from benchmark.split.dedupe import dedupe_items, dedupe_record
 from benchmark.split.groups import DEFAULT_MAX_BITS, cross_split_near_duplicates, group_split, image_hashes, \
     near_duplicate_groups, same_part_across
 from benchmark.split.seal import canonical_sha256, seal, unsealed
@@ -47,15 +48,17 @@ def _allocate(n: int, fractions: dict[str, float], label: str) -> dict[str, int]
 
 
 def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | None = None,
-                options: dict | None = None, group: dict | None = None, folds: int = 1) -> dict:
+                options: dict | None = None, group: dict | None = None, folds: int = 1, dedupe: bool = False) -> dict:
     """Stratified split of `dataset`; returns the manifest dict (hardest class still unset).
 
     `group` = {"method": "near_duplicate", "max_bits": 8} keeps near-duplicate images (e.g. several
     exposures of one part) in one split; None splits per image. Either way the manifest records how
     many selection / test images have a near-duplicate in train (`leak_check`). `folds` K > 1 deals train and
-    test together into K cross-fitted folds (benchmark/split/folds.py); the selection split is the same."""
+    test together into K cross-fitted folds (benchmark/split/folds.py); the selection split is the same.
+    `dedupe` keeps one copy of each byte-identical image and lists the others (benchmark/split/dedupe.py)."""
     fractions = fractions or {"train": 0.6, "selection": 0.2, "test": 0.2}
-    order = sorted(dataset.items, key=lambda it: (dataset.classes.index(it.label), it.path))
+    items, dropped = dedupe_items(dataset, dataset.items) if dedupe else (dataset.items, None)
+    order = sorted(items, key=lambda it: (dataset.classes.index(it.label), it.path))
     bits = image_hashes([str(dataset.abspath(it.path)) for it in order])  # (N, 128)
     parts = _parts(dataset, order)
     max_bits = int((group or {}).get("max_bits", DEFAULT_MAX_BITS))
@@ -87,6 +90,7 @@ def build_split(dataset: Dataset, seed: int = 0, fractions: dict[str, float] | N
         "config": {"seed": seed, "fractions": fractions, "options": options or {}, "group": group_info},
         "counts": {s: _counts(files[s], dataset.classes) for s in SPLITS},
         "leak_check": leak,
+        **({"dedupe": dedupe_record(dropped)} if dedupe else {}),
         "files": files,
         "hardest": None,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -144,8 +148,10 @@ def _refuse_cross_split_duplicates(files: dict[str, list[dict]]) -> None:
             seen = first.setdefault(e["sha256"], (split, e["path"]))
             if seen[0] != split:
                 raise ValueError(f"{seen[1]} ({seen[0]}) and {e['path']} ({split}) are byte-identical "
-                                 f"(sha256 {e['sha256'][:12]}...); expected no image in two splits: remove "
-                                 f"the duplicate from the dataset and split again")
+                                 f"(sha256 {e['sha256'][:12]}...); expected no image in two splits: split again "
+                                 f"with split.dedupe=true (keeps the first path in sorted order, lists the others "
+                                 f"in the manifest) or split.group=near_duplicate (keeps the copies in one split), "
+                                 f"or remove the duplicate from the dataset")
 
 
 def _entry(dataset: Dataset, it: Item) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.data.ident import manifest_options
 from benchmark.metrics import classification_metrics
 from benchmark.split.hardest import choose_hardest, fixed_hardest
 from benchmark.split.manifest import build_split, default_manifest_path, split_items, write_manifest
@@ -46,7 +47,10 @@ def make_split(cfg: dict, seed: int, pilot_seeds: list[int], hardest: str | None
     (`dataset.task`, classification unless the dataset config says otherwise)."""
     from benchmark.tasks import create_task
 
+    from benchmark.config import validate
+
     check_threads(cfg.get("threads", 1))  # before any data is read
+    validate(cfg)  # the schema (split.dedupe, dataset.id, the pilots' trainer / model), before any data is read
     task = create_task(cfg["dataset"].get("task") or "classification")
     folds = (cfg.get("split") or {}).get("folds") or 1
     if folds != 1 and not task.cross_fitted:
@@ -63,12 +67,12 @@ def make_classification_split(task, cfg: dict, seed: int, pilot_seeds: list[int]
         raise FileExistsError(f"{out}: the split is frozen; pass --force to rebuild it (invalidates all runs)")
     set_threads(cfg.get("threads", 1))
     # the dataset's default fractions reach build_split as split.fractions (conf/config.yaml), not as an option
-    options = {k: v for k, v in cfg["dataset"].items() if k not in ("name", "root", "split_fractions")}
+    options = manifest_options(cfg["dataset"], "split_fractions")
     split_cfg = cfg.get("split") or {}
     group = {"method": split_cfg["group"], "max_bits": split_cfg.get("group_max_bits", 8)} \
         if split_cfg.get("group") else None
     manifest = build_split(dataset, seed=seed, fractions=split_cfg.get("fractions"), options=options, group=group,
-                           folds=split_cfg.get("folds") or 1)
+                           folds=split_cfg.get("folds") or 1, dedupe=bool(split_cfg.get("dedupe")))
     probs = None
     if hardest:
         cls, evidence = fixed_hardest(hardest, dataset.classes, reason)

@@ -67,8 +67,27 @@ def check_structure(m: dict, where: str) -> None:
             _fail(where, f"counts.{s}", f"{diff} does not match the entries of files.{s} "
                                         f"({ {c: got[c] for c in (diff if isinstance(diff, dict) else got)} }); "
                                         f"expected the per-class counts of the listed files")
+    if "dedupe" in m:
+        check_dedupe(m, where, {e["path"]: e["sha256"] for s in SPLITS for e in files[s]})
     if m["hardest"] is not None:
         check_hardest(m, where)
+
+
+def check_dedupe(m: dict, where: str, listed: dict[str, str]) -> None:
+    """`split.dedupe=true` (benchmark/split/dedupe.py): every dropped file is out of the splits, and the copy
+    kept in its place is listed with the same bytes (sha256)."""
+    dropped = (m["dedupe"] or {}).get("dropped") if isinstance(m["dedupe"], dict) else None
+    if not isinstance(dropped, list):
+        _fail(where, "'dedupe'", f"{m['dedupe']!r}; expected {{'rule', 'n_dropped', 'dropped': [...]}}")
+    for i, d in enumerate(dropped):
+        at = f"dedupe.dropped[{i}]"
+        if not isinstance(d, dict) or not all(isinstance(d.get(k), str) for k in ("path", "sha256", "kept")):
+            _fail(where, at, f"{d!r}; expected {{'path', 'label', 'sha256', 'kept'}}")
+        if d["path"] in listed:
+            _fail(where, at, f"{d['path']} is dropped as a duplicate but listed in a split; expected it in neither")
+        if listed.get(d["kept"]) != d["sha256"]:
+            _fail(where, f"{at}.kept", f"{d['kept']} (kept for {d['path']}) is not listed with sha256 "
+                                       f"{d['sha256'][:12]}...; expected the kept copy in a split, same bytes")
 
 
 def check_hardest(m: dict, where: str) -> None:

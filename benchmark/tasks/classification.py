@@ -12,6 +12,7 @@ import numpy as np
 from benchmark.arms import ArmData, build_arm, few_shot_subset, oracle_arm
 from benchmark.curation import Curation
 from benchmark.data import create_dataset
+from benchmark.data.ident import adapter_options, named
 from benchmark.data.base import Item
 from benchmark.generators import GENERATORS
 from benchmark.metrics import classification_metrics
@@ -46,8 +47,8 @@ class Classification(Task):
 
     def load_dataset(self, dcfg: dict):
         # split_fractions is read by `scarce split` (split.fractions), not by the adapter
-        return create_dataset(dcfg["name"], **{k: v for k, v in dcfg.items()
-                                               if k not in ("name", "task", "split_fractions")})
+        # a custom dataset (imagefolder) is named by its dataset.id (benchmark/data/ident.py)
+        return named(create_dataset(dcfg["name"], **adapter_options(dcfg, "task", "split_fractions")), dcfg)
 
     def seed_groups(self, cfg: dict, seeds: list[int]) -> list[tuple[int | None, list[int]]]:
         # Without k all seeds share one training set (one engine call, vectorised where possible);

@@ -40,7 +40,7 @@ def split_study(tmp: Path, mutate=None, counts=None, hardest: str = "scratch") -
     ds = write_tiny_dataset(tmp / "data", counts)
     if mutate:
         mutate(ds.root, tmp / "data" / "masks")
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}",
             f"results_root={tmp / 'results'}", "study=t", f"split.manifest={tmp / 'split.json'}",
             f"cache_root={tmp / 'cache'}", *TINY]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
@@ -287,7 +287,7 @@ def test_manifest_without_hardest_class(over, tmp_path):
     m = load_manifest(tmp_path / "split.json")
     m["hardest"] = None
     write_manifest(m, tmp_path / "nohard.json")
-    with pytest.raises(ValueError, match=r"field 'hardest' is empty; run `scarce split imagefolder`"):
+    with pytest.raises(ValueError, match=r"field 'hardest' is empty; run `scarce split imagefolder dataset.id=imagefolder"):
         run_with(over, "arm=real", "seed=1", f"split.manifest={tmp_path / 'nohard.json'}")
 
 

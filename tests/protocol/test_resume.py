@@ -36,7 +36,7 @@ def make_study(tmp_path: Path, counts: dict[str, int] | None = None,
     """A tiny imagefolder dataset, its frozen split (hardest class fixed: no pilot runs) and the overrides
     that point a run at them (`tiny`: the model / budget overrides). Returns (overrides, study dir)."""
     ds = write_tiny_dataset(tmp_path / "data", counts)
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
             f"cache_root={tmp_path / 'cache'}", *tiny]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)

@@ -19,7 +19,7 @@ TINY = ["model=timm", "model.name=resnet10t", "model.image_size=32", "trainer.ma
 @pytest.fixture
 def study(tmp_path):
     ds = write_tiny_dataset(tmp_path / "data")
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
             f"cache_root={tmp_path / 'cache'}", *TINY]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)

@@ -64,7 +64,7 @@ def test_record_under_another_thread_count_is_not_reused(study):
 
 @pytest.mark.parametrize("bad", BAD)
 def test_bad_threads_refused_before_data_is_read(tmp_path, bad):
-    over = ["dataset=imagefolder", f"dataset.root={tmp_path / 'absent'}", f"results_root={tmp_path / 'r'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={tmp_path / 'absent'}", f"results_root={tmp_path / 'r'}",
             f"split.manifest={tmp_path / 'absent.json'}", *TINY, bad]
     value = OmegaConf.to_container(compose_config(over), resolve=True)["threads"]
     with pytest.raises(ValueError) as e:  # not a dataset / manifest error: nothing was read

@@ -93,7 +93,7 @@ def test_a_group_in_two_folds_and_a_fold_without_the_hardest_class_are_refused(t
 
 def folded_study(tmp_path, k=3):
     ds = write_tiny_dataset(tmp_path / "data", COUNTS)
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
             f"cache_root={tmp_path / 'cache'}", *TINY]
     cfg = OmegaConf.to_container(compose_config([*over, f"split.folds={k}"]), resolve=True)

@@ -28,7 +28,7 @@ def study(tmp_path_factory):
     """A tiny dataset and its frozen split (hardest 'scratch', fixed), the run config and the dataset."""
     tmp = tmp_path_factory.mktemp("guards")
     ds = write_tiny_dataset(tmp / "data")
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}",
             f"results_root={tmp / 'results'}", "study=t", f"split.manifest={tmp / 'split.json'}",
             f"cache_root={tmp / 'cache'}", "arm=real", "seed=1", *TINY]
     cfg = OmegaConf.to_container(compose_config(over), resolve=True)
@@ -263,7 +263,7 @@ def test_scarce_audit_refuses_a_hand_edited_manifest_too(study):
     m = load_manifest(path)
     m["files"]["test"] += [dict(m["files"]["test"][0]) for _ in range(4)]
     bad = hand_edit(path, m, tmp / "dup_audit.json")
-    over = [f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}", f"split.manifest={bad}",
+    over = ["dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp / 'data' / 'masks'}", f"split.manifest={bad}",
             f"cache_root={tmp / 'cache'}"]
     with pytest.raises(ManifestError, match=rf"{bad}: field 'files' changed since the manifest was sealed"):
         run_audit(None, "imagefolder", over, None, calibrate=True)

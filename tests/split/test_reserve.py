@@ -19,7 +19,7 @@ COUNTS = {"good": 18, "hole": 12, "scratch": 16}
 
 def frozen(tmp_path, k=3, reserve=4, volume=3):
     ds = write_tiny_dataset(tmp_path / "data", COUNTS)
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"split.manifest={tmp_path / 'split.json'}", f"cache_root={tmp_path / 'cache'}", "generator=cutpaste",
             f"synthetic.volume={volume}", "threads=1"]
     cfg = OmegaConf.to_container(compose_config([*over, f"split.folds={k}", f"split.reserve={reserve}"]), resolve=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from omegaconf import OmegaConf
 
 from benchmark.cli import compose_config
+from benchmark.data.ident import manifest_options
 from benchmark.split.manifest import build_split, write_manifest
 from benchmark.split.pilot import make_split
 from tests.conftest import write_tiny_dataset
@@ -16,7 +17,7 @@ def split_cfg(tmp_path, *over):
     root = tmp_path / "data"
     if not root.is_dir():
         write_tiny_dataset(root, N)
-    return OmegaConf.to_container(compose_config(["dataset=imagefolder", f"dataset.root={root / 'images'}",
+    return OmegaConf.to_container(compose_config(["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={root / 'images'}",
                                                   f"dataset.masks={root / 'masks'}", *over]), resolve=True)
 
 
@@ -40,7 +41,7 @@ def test_null_fractions_write_the_manifest_of_the_default_split_byte_for_byte(tm
     assert m["config"]["fractions"] == {"train": 0.6, "selection": 0.2, "test": 0.2}
     # what `scarce split` wrote before split.fractions existed: build_split without fractions
     ds = create_tiny(tmp_path)
-    before = build_split(ds, seed=0, options={k: v for k, v in cfg["dataset"].items() if k not in ("name", "root")})
+    before = build_split(ds, seed=0, options=manifest_options(cfg["dataset"]))  # (+ id and adapter, issue 21)
     before["hardest"], before["created"] = m["hardest"], m["created"]  # `created` is the clock, to the second
     assert write_manifest(before, tmp_path / "before.json").read_bytes() == path.read_bytes()
 

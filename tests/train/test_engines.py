@@ -170,7 +170,7 @@ def study(tmp_path):
     from benchmark.split.pilot import make_split
 
     ds = write_tiny_dataset(tmp_path / "data")
-    over = ["dataset=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
+    over = ["dataset=imagefolder", "dataset.id=imagefolder", f"dataset.root={ds.root}", f"dataset.masks={tmp_path / 'data' / 'masks'}",
             f"results_root={tmp_path / 'results'}", "study=t", f"split.manifest={tmp_path / 'split.json'}",
             f"cache_root={tmp_path / 'cache'}", *SMALL, "trainer.max_steps=4", "trainer.batch_size=8",
             "trainer.warmup_steps=0", "synthetic.volume=5"]
