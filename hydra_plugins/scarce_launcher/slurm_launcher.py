@@ -2,7 +2,8 @@
 submits the array and returns at once): hydra-submitit-launcher's SlurmLauncher plus a submission file.
 
 Here, under `hydra_plugins`, because Hydra instantiates launchers from that package only (and imports it
-at start-up, which registers the `scarce_slurm` schema: SlurmQueueConf plus `wait`). Keep the imports light.
+at start-up, which registers the `scarce_slurm` schema: SlurmQueueConf plus `wait`, and, through
+benchmark.config, the project's schemas and the `scarce_study` resolver). Keep the imports light (no torch).
 
 Both modes write `<study>/.submissions/<job_id>.json` (job id, array task -> Hydra job number and
 overrides, submit time, the sweep command) right after `sbatch` returns; each job, when it claims a cell,
@@ -26,6 +27,8 @@ from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher as upstream
 from hydra_plugins.hydra_submitit_launcher.config import SlurmQueueConf
 from omegaconf import OmegaConf
+
+import benchmark.config  # noqa: F401  Hydra imports this module before it composes: the `scarce_study` resolver
 
 log = logging.getLogger("scarce")
 SCHEMA = 1
