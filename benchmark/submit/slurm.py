@@ -101,7 +101,9 @@ def job_states(array_ids: Iterable[str], timeout: float = 20.0) -> tuple[dict[st
 def _run(cmd: list[str], timeout: float) -> tuple[bool, str]:
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as e:
+    except subprocess.TimeoutExpired:
+        return False, f"no answer in {timeout:g} s (controller down, or SLURM_CONF wrong?)"
+    except OSError as e:
         return False, f"{type(e).__name__}: {e}"
     if p.returncode != 0:
         return False, " ".join((p.stderr or p.stdout).split()) or f"exit {p.returncode}"

@@ -76,6 +76,9 @@ def test_job_states_unreachable(fake_path):
                                  '>&2; exit 1\n')
     states, note = slurm.job_states(["8"])
     assert states == {} and note.startswith("SLURM not reachable: squeue: slurm_load_jobs error: Unable to contact")
+    _client(fake_path, "squeue", "exec /usr/bin/sleep 5\n")  # a wrong SLURM_CONF: squeue hangs on DNS lookups
+    assert slurm.job_states(["8"], timeout=0.5) == ({}, "SLURM not reachable: squeue: no answer in 0.5 s (controller "
+                                                        "down, or SLURM_CONF wrong?)")
 
 
 def _study(tmp_path):
