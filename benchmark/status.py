@@ -5,6 +5,8 @@ The expected cells come from the study itself: every job declares its cells in
 minus failed records; a cell whose job was killed (or is still training) is *missing* until a rerun of
 the same sweep finishes it. A job that died before declaring its cells (a config error, a crash while
 loading the dataset or generating the synthetic set) declares nothing: rerun the sweep to see it.
+A sweep submitted through the SLURM launchers also gets one row per job (queued / running / done / failed, with
+SLURM's state and job id): benchmark.submit.view.
 """
 from __future__ import annotations
 
