@@ -117,6 +117,8 @@ class SlurmLauncher(upstream.SlurmLauncher):
 
     def _study_of(self, overrides: Sequence[str]) -> Path:
         cfg = self.config
-        if any(o.split("=", 1)[0].lstrip("+~") in STUDY_KEYS for o in overrides):
+        moved = [o for o in overrides if (kv := o.lstrip("+~").split("=", 1))[0] in STUDY_KEYS
+                 and kv[1:] != [str(cfg.get(kv[0]))]]  # `study=mt` on the command line is in every job: as the base
+        if moved:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
         return Path(str(cfg.results_root)) / str(cfg.study)

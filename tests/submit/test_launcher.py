@@ -58,7 +58,7 @@ def launcher(tmp_path, monkeypatch, *overrides):
     return lau
 
 
-JOBS = [["arm=real", "seed=0"], ["arm=placebo", "seed=0"]]
+JOBS = [["study=bg", "arm=real", "seed=0"], ["study=bg", "arm=placebo", "seed=0"]]  # study as on the command line
 
 
 def test_slurm_submit_returns_without_waiting(tmp_path, monkeypatch):
@@ -105,3 +105,18 @@ def test_note_claim_links_only_submitted_jobs(tmp_path, monkeypatch):
     for rid in ("aaa", "bbb", "aaa"):  # a seed block claims several cells; a requeued job claims them again
         note_claim(tmp_path, rid)
     assert read_link(link_path(tmp_path, "41_1")) == ["aaa", "bbb"]
+
+
+def test_swept_study_gets_a_submission_file_each(tmp_path, monkeypatch):
+    class Loader:  # what Hydra's config loader does for a job's overrides, as far as the study goes
+        def load_sweep_config(self, cfg, overrides):
+            out = cfg.copy()
+            out.study = dict(o.split("=", 1) for o in overrides)["study"]
+            return out
+
+    FakeExecutor.no_wait, FakeExecutor.made = True, []
+    lau = launcher(tmp_path, monkeypatch, "hydra/launcher=slurm_submit")
+    lau.hydra_context = type("Ctx", (), {"config_loader": Loader()})()
+    lau.launch([["study=bg", "seed=0"], ["study=other", "seed=0"], ["study=other", "seed=1"]], initial_job_idx=0)
+    subs = {p.parent.parent.name: json.loads(p.read_text()) for p in (tmp_path / "results").glob("*/.submissions/41.json")}
+    assert {k: [t["job_id"] for t in v["tasks"]] for k, v in subs.items()} == {"bg": ["41_0"], "other": ["41_1", "41_2"]}
