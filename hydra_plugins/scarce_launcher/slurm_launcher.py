@@ -29,6 +29,8 @@ from hydra_plugins.hydra_submitit_launcher.config import SlurmQueueConf
 from omegaconf import OmegaConf
 
 import benchmark.config  # noqa: F401  Hydra imports this module before it composes: the `scarce_study` resolver
+from benchmark.records import atomic_write_json
+from benchmark.submit.links import JOB_ENV, submissions_dir
 
 log = logging.getLogger("scarce")
 SCHEMA = 1
@@ -54,8 +56,6 @@ class SlurmLauncher(upstream.SlurmLauncher):
     def __call__(self, sweep_overrides, job_dir_key, job_num, job_id, singleton_state):  # on the node
         import submitit
 
-        from benchmark.submit.links import JOB_ENV
-
         os.environ[JOB_ENV] = submitit.JobEnvironment().job_id  # "<array>_<task>", or "<id>" for one job
         return super().__call__(sweep_overrides, job_dir_key, job_num, job_id, singleton_state)
 
@@ -70,9 +70,6 @@ class SlurmLauncher(upstream.SlurmLauncher):
             log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
             job_params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
         jobs = executor.map_array(self, *zip(*job_params))  # sbatch: one array (or one job for one cell)
-        from benchmark.records import atomic_write_json
-        from benchmark.submit.links import submissions_dir
-
         for study, sub in self._submissions(jobs, job_overrides, initial_job_idx, sweep_dir).items():
             path = submissions_dir(study) / f"{sub['job_id']}.json"
             atomic_write_json(path, sub)

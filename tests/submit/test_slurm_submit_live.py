@@ -1,7 +1,7 @@
 """Submit and go home, on a real (throw-away, single-node) SLURM cluster from scripts/slurm_local.sh: a 2-cell
 feature-bank demo sweep under `hydra/launcher=slurm_submit` returns while its jobs still wait in the queue
-(`--begin=now+30` holds them, so "did not wait" does not depend on how fast the jobs are), `scarce status`
-shows them queued, then done; the same sweep under the blocking `hydra/launcher=slurm` writes the same
+(submitted held, `sbatch --hold`, so "did not wait" does not depend on how loaded the machine is), `scarce status`
+shows them queued; released (`scontrol release`), they run and status shows them done; the same sweep under the blocking `hydra/launcher=slurm` writes the same
 records (run IDs, metrics, per-image probabilities).
 
 Skipped with the reason where the daemons cannot start (not root, slurm-wlm / munge missing); the cluster
@@ -62,7 +62,7 @@ def test_submit_returns_then_status_reaches_done(cluster, tmp_path):
     common = [f"results_root={tmp_path / 'results'}", f"cache_root={tmp_path / 'cache'}"]
     cpu0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     p = subprocess.run([str(BIN / "scarce-run"), "-m", "hydra/launcher=slurm_submit", "study=bg", *SWEEP, *common,
-                        "+hydra.launcher.additional_parameters.begin=now+30"],
+                        "+hydra.launcher.additional_parameters.hold=true"],
                        cwd=tmp_path, env=cluster, capture_output=True, text=True, timeout=300)
     wall, cpu1 = time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
@@ -75,7 +75,8 @@ def test_submit_returns_then_status_reaches_done(cluster, tmp_path):
     sub = json.loads(next((study / ".submissions").glob("*.json")).read_text())
     assert sub["wait"] is False and len(sub["tasks"]) == 2
     first = status(study, cluster)
-    assert "2 queued" in first and "PENDING" in first and not (study / "records").exists(), first
+    assert "2 queued" in first and first.count("PENDING") == 2 and not (study / "records").exists(), first
+    subprocess.run(["scontrol", "release", sub["job_id"]], env=cluster, check=True, timeout=60)
     # meanwhile the same sweep, blocking, into another study: it returns when its jobs are done
     p = subprocess.run([str(BIN / "scarce-run"), "-m", "hydra/launcher=slurm", "study=fg", *SWEEP, *common],
                        cwd=tmp_path, env=cluster, capture_output=True, text=True, timeout=900)
