@@ -69,7 +69,7 @@ def test_submit_returns_then_status_reaches_done(cluster, tmp_path):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     print(f"submit: {wall:.1f} s wall, {cpu:.1f} s CPU")
     # the submitter's own work (imports, config check, sbatch) is seconds; its wall time on a machine shared
-    # with other work is not (45 s measured at load 10 on 2 cores), so the bound is on CPU time
+    # with other work is not (34-100 s measured at load 10-13 on 2 cores), so the bound is on CPU time
     assert cpu < 15, f"the submitter used {cpu:.1f} s CPU"
     study = tmp_path / "results" / "bg"
     sub = json.loads(next((study / ".submissions").glob("*.json")).read_text())
