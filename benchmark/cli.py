@@ -200,7 +200,7 @@ def _add_published(sub) -> None:
 
 
 def _add_status(sub) -> None:
-    _study_command(sub, "status", "done / failed / missing cells of a study, per arm and seed"
+    _study_command(sub, "status", "done / failed / missing cells per arm and seed; states of submitted SLURM jobs"
                    ).set_defaults(func=cmd_status)
 
 

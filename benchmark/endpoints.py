@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import average_precision_score, balanced_accuracy_score
 
 __all__ = ["Endpoint", "ENDPOINTS", "PRIMARY_CHOICES", "DEFAULT_PRIMARY", "EPS", "hardest_accuracy",
            "hardest_ap", "hardest_prob", "hardest_log_loss", "balanced_accuracy", "true_class_prob",
@@ -55,6 +54,8 @@ def hardest_ap(y_true, probs, hardest: int) -> float:
     """Average precision of "is the hardest class" over the whole test set, scored by its probability."""
     y, p = _arrays(y_true, probs)
     pos = y == hardest
+    from sklearn.metrics import average_precision_score  # here: the config schema imports this module (no sklearn)
+
     return float(average_precision_score(pos, p[:, hardest])) if pos.any() else float("nan")
 
 
@@ -77,6 +78,8 @@ def balanced_accuracy(y_true, probs, hardest: int | None = None) -> float:
         return float("nan")
     with warnings.catch_warnings():  # a class predicted but absent from the test set: a recall it has not, no news
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        from sklearn.metrics import balanced_accuracy_score
+
         return float(balanced_accuracy_score(y, p.argmax(1)))
 
 

@@ -14,7 +14,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmark import PROJECT_ROOT
 from benchmark.config import ConfigError
-from benchmark.protocol import run_cells
 
 log = logging.getLogger("scarce")
 
@@ -26,6 +25,8 @@ def run(cfg: DictConfig | dict) -> dict:
 
 def run_seeds(cfg: DictConfig | dict) -> list[dict]:
     """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, ok ones skipped."""
+    from benchmark.protocol import run_cells  # here, not at the top: a sweep's submitter never imports torch
+
     cfg = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     return run_cells(cfg, _launcher_workers())
 

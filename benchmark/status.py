@@ -5,6 +5,8 @@ The expected cells come from the study itself: every job declares its cells in
 minus failed records; a cell whose job was killed (or is still training) is *missing* until a rerun of
 the same sweep finishes it. A job that died before declaring its cells (a config error, a crash while
 loading the dataset or generating the synthetic set) declares nothing: rerun the sweep to see it.
+A sweep submitted through the SLURM launchers also gets one row per job (queued / running / done / failed, with
+SLURM's state and job id): benchmark.submit.view.
 """
 from __future__ import annotations
 
@@ -56,6 +58,12 @@ def status_table(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_status(study_dir: str | Path, max_listed: int = 20) -> str:
+    """The records view, then (when the study has SLURM submissions) one row per submitted job."""
+    from benchmark.submit.view import format_submissions, load_submissions
+
+    if not records_dir(study_dir).is_dir() and load_submissions(study_dir):  # submitted, nothing ran yet
+        cells = pd.DataFrame(columns=["run_id", "dataset", "arm", "generator", "seed", "state", "running", "error"])
+        return "\n".join([f"study {study_dir}: no cell declared yet", *format_submissions(study_dir, cells)])
     cells = cell_states(study_dir)
     table = status_table(cells)
     n = {s: int((cells["state"] == s).sum()) for s in STATES} if len(cells) else dict.fromkeys(STATES, 0)
@@ -75,7 +83,7 @@ def format_status(study_dir: str | Path, max_listed: int = 20) -> str:
     if stale:
         lines.append(f"{len(stale)} temp file(s) of killed writers (never read as results; each is removed "
                      f"when its cell next runs)")
-    return "\n".join(lines)
+    return "\n".join(lines + format_submissions(study_dir, cells))
 
 
 def _read_json(path: Path) -> dict | None:

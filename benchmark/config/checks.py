@@ -70,6 +70,7 @@ def spec(default, check, expected):
 
 SEED_MAX = 2 ** 63 - 1  # torch.manual_seed and int64 tensors take at most this
 POS_INT = "an integer >= 1"
+THREADS_ALLOWED = 'an integer >= 1, or "auto" (= cores / launcher workers)'  # benchmark.train.determinism
 
 
 def plain_study(v) -> bool:

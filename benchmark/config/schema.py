@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, ConfigError, ints, is_bool, is_int, is_num, \
-    nums, one_of, path_like, plain_study, safe_study, spec, text
+from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, THREADS_ALLOWED, ConfigError, ints, is_bool, \
+    is_int, is_num, nums, one_of, path_like, plain_study, safe_study, spec, text
 from benchmark.config.curation import CurationSchema, check_curation
 from benchmark.config.declared import Endpoints, VolumeCurve
 from benchmark.data.ident import dataset_id
-from benchmark.train.determinism import THREADS_ALLOWED
 
 
 # ---- schemas ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from benchmark.data.ident import dataset_id
 from benchmark.endpoints import declared_primary
 from benchmark.records import cell_summary, check_record_slot, existing_record, record_path, remove_stale_temp, \
     run_id, write_expected
+from benchmark.submit.links import note_claim
 
 log = logging.getLogger("scarce")
 # Every cell names its task, so two tasks never share a run ID; classification cells predate tasks and leave
@@ -39,6 +40,7 @@ def claim(cfg: dict, sdir: Path, cell: dict) -> dict | None:
     remove_stale_temp(sdir, rid)  # safe: no live writer can own them while we hold the lock
     gen = cfg["generator"]["name"] if cell.get("synthetic") is not None else None  # arms that ask a generator
     write_expected(sdir, rid, cell_summary(rid, cell, gen))
+    note_claim(sdir, rid)  # a job our SLURM launchers submitted: link its job id to the cell (scarce status)
     return reusable(cfg, sdir, rid)
 
 

@@ -1,0 +1,1 @@
+"""scarce-bench's Hydra plugins (see slurm_launcher.py)."""
