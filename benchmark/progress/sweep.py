@@ -110,7 +110,7 @@ class Watcher(threading.Thread):
         from tqdm import tqdm  # clears and redraws this process's bars (the basic launcher's job) around the line
 
         out = self.out or sys.stdout
-        tqdm.write(line, file=out)
+        tqdm.write(line + "\n", file=out, end="")  # one write: a log line of another thread cannot split it
         out.flush()
         try:
             with open(self.log_path, "a") as f:
