@@ -47,21 +47,10 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report import write_report
-    from benchmark.report.answer import answer_lines
-    from benchmark.report.curation import curation_lines
-    from benchmark.report.replication import replication_summary
-    from benchmark.report.volume_artefacts import volume_lines
+    from benchmark.report.ending import report_ending
 
     paths = write_report(Path(args.study_dir), Path(args.out) if args.out else None)
-    for name, p in paths.items():
-        print(f"{name}: {p}")
-    print("\n".join(["primary comparisons (any task, one rule, Holm within the family):", *answer_lines(paths)]))
-    if lines := curation_lines(paths):  # a study with curation arms: each variant vs random at equal N
-        print("\n".join(["", *lines]))
-    if lines := volume_lines(paths):  # a synthetic.volume sweep: the curve, the declared fit and V
-        print("\n".join(["", *lines]))
-    if lines := replication_summary(paths):   # a study on a published Table 1 row: the side by side, last
-        print("\n".join(["", *lines]))
+    print("\n".join(report_ending(paths, Path(args.study_dir), verbose=args.verbose)))  # the answer last
     return 0
 
 
@@ -188,8 +177,10 @@ def _study_command(sub, name: str, what: str, out_help: str | None = None) -> ar
 
 
 def _add_report(sub) -> None:
-    _study_command(sub, "report", "tables and figures from a study directory of run records",
-                   "output directory (default <study_dir>/report)").set_defaults(func=cmd_report)
+    p = _study_command(sub, "report", "tables and figures from a study directory of run records",
+                       "output directory (default <study_dir>/report)")
+    p.add_argument("--verbose", action="store_true", help="also list every file written")
+    p.set_defaults(func=cmd_report)
 
 
 def _add_published(sub) -> None:

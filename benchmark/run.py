@@ -25,10 +25,13 @@ def run(cfg: DictConfig | dict) -> dict:
 
 def run_seeds(cfg: DictConfig | dict) -> list[dict]:
     """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, ok ones skipped."""
+    from benchmark.progress import bars, events
     from benchmark.protocol import run_cells  # here, not at the top: a sweep's submitter never imports torch
 
     cfg = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    return run_cells(cfg, _launcher_workers())
+    workers = _launcher_workers()
+    bars.configure(workers)  # per-cell bars only when this job is the only one on the terminal
+    return run_cells(cfg, workers, events.from_hydra())
 
 
 def _launcher_workers() -> int:

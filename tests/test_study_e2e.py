@@ -42,8 +42,8 @@ def test_demo_study_multirun_then_report(tmp_path, launcher):
     # 2 seeds x (real + one placebo, count-matched to the equal volume every generator delivers + 3 synthetic)
     assert len(records) == 2 * (2 + len(GENERATORS))
     assert {json.loads(p.read_text())["status"] for p in records} == {"ok"}
-    out = sh(BIN / "scarce", "report", "results/demo", cwd=tmp_path).stdout
-    assert "table" in out
+    out = sh(BIN / "scarce", "report", "results/demo", "--verbose", cwd=tmp_path).stdout
+    assert "table_csv: " in out and out.splitlines()[-1].endswith("index.html")
     rows = read_table(tmp_path / "results" / "demo")
     assert {r["generator"] for r in rows} == GENERATORS
     manifest = json.loads((Path(__file__).parents[1] / "datasets/splits/demo.json").read_text())

@@ -176,7 +176,7 @@ def keypoint_matches(syn: list[str], test: list[str], test_masks: list, test_gro
     """Best RANSAC-verified test match (:mod:`.keypoints`) and best defect-patch NCC (:mod:`.patches`) of every
     synthetic image. Keypoints are cached per file (sha256) under `cache_root`: reruns and later sets reuse
     the test split's."""
-    from tqdm import tqdm
+    from benchmark.progress.bars import tqdm
 
     from benchmark.audit.keypoints import ReferenceIndex, cached_keypoints, match_all
     from benchmark.audit.patches import DefectPatches

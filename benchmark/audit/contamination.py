@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from benchmark.audit.embeddings import query_features, reference_features, unit
 from benchmark.audit.hashing import N_DIHEDRAL, min_distances, query_hashes, reference_hashes
 from benchmark.data.base import load_rgb
 from benchmark.generators.base import sha256_file
+from benchmark.progress.bars import tqdm
 from benchmark.train.bank import load_npy, save_npy_atomic
 
 HASH_VERSION = "phash8+dhash8-v1"

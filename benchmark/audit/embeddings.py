@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from benchmark.generators.base import sha256_file
+from benchmark.progress.bars import tqdm
 from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
 from benchmark.train.features import build_extractor, embed, extract_features, feature_path, weights_identity
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from benchmark.data.base import IMAGE_EXTENSIONS, DatasetError, load_mask, load_rgb
 from benchmark.detect.data import DetDataset, DetItem, read_data_yaml
 from benchmark.detect.labels import yolo_lines
 from benchmark.generators.base import GenRequest, Generator, SyntheticSet, content_hash
 from benchmark.generators.cutpaste import class_rng
+from benchmark.progress.bars import tqdm
 from benchmark.registry import Registry
 from benchmark.csvsafe import SafeDictWriter
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
-from tqdm import tqdm
 
 from benchmark.data.base import Item
 from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
+from benchmark.progress.bars import tqdm
 from benchmark.generators.sources import class_rng, load_source, round_robin, save_output, train_pool, \
     wanted_counts, write_rows
 

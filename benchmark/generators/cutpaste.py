@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from tqdm import tqdm
 
 from benchmark.data.base import DatasetError, Item, load_mask, load_rgb
 from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
 from benchmark.csvsafe import SafeDictWriter
+from benchmark.progress.bars import tqdm
 
 PROVENANCE_FIELDS = ["path", "label", "source", "target", "x0", "y0", "x1", "y1", "scale", "flip", "rot90", "angle"]
 

@@ -32,12 +32,12 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from benchmark.data.base import Item  # noqa: E402
 from benchmark.generators._registry import register_generator  # noqa: E402
 from benchmark.generators.base import GenRequest, Generator  # noqa: E402
 from benchmark.io import atomic_dir  # noqa: E402
+from benchmark.progress.bars import tqdm  # noqa: E402
 from benchmark.generators.sources import class_rng, is_grey, load_source, round_robin, save_output, \
     train_pool, wanted_counts, write_rows  # noqa: E402
 

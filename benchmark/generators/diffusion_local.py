@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from benchmark.data.base import DatasetError, Item
 from benchmark.generators.base import GenRequest, sha256_file
+from benchmark.progress.bars import tqdm
 from benchmark.generators.sources import class_rng, load_source, round_robin, save_output, train_pool, \
     wanted_counts, write_rows
 

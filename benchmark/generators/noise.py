@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from tqdm import tqdm
 
 from benchmark.data.base import DatasetError, Item
 from benchmark.generators._registry import register_generator
 from benchmark.generators.base import GenRequest, Generator
+from benchmark.progress.bars import tqdm
 from benchmark.generators.sources import class_rng, is_grey, load_source, round_robin, save_output, \
     wanted_counts, write_rows
 

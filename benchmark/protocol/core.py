@@ -20,6 +20,7 @@ from benchmark.protocol.guards import check_common, frozen_manifest, requested_s
 from benchmark.protocol.record import base_record, failure
 from benchmark.records import cell_locks, ensure_writable, run_id, write_record
 from benchmark.config.checks import ConfigError
+from benchmark.progress.events import SweepEvents
 from benchmark.split.folds import fold_view, frozen_sha256, n_folds
 from benchmark.split.manifest import check_no_synthetic_in_test
 from benchmark.tasks import create_task
@@ -37,9 +38,10 @@ def task_of(cfg: dict):
     return create_task((cfg.get("task") or {}).get("name") or "classification")
 
 
-def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
+def run_cells(cfg: dict, workers: int = 1, progress: SweepEvents | None = None) -> list[dict]:
     """Run the cells of `seeds` (or the one `seed`) for one arm; one record per seed, existing ones reused.
-    `workers`: the launcher's parallel jobs (`threads=auto` gives each its share of the cores)."""
+    `workers`: the launcher's parallel jobs (`threads=auto` gives each its share of the cores). `progress`:
+    under `scarce-run -m`, where each cell's outcome is appended for the sweep's progress line."""
     t0 = time.perf_counter()
     task, seeds = checked_config(cfg)
     threads = set_threads(cfg.get("threads", 1), workers)  # every job sets its own (part of the cell)
@@ -48,13 +50,16 @@ def run_cells(cfg: dict, workers: int = 1) -> list[dict]:
     ensure_writable(study_dir(cfg))
     cache = Path(cfg["cache_root"]) / "synthetic" / dataset.name
     out: list[dict] = []
-    for view in fold_views(cfg, task, manifest):  # a single split is its own one view
+    views = fold_views(cfg, task, manifest)  # a single split is its own one view
+    if progress is not None:
+        progress.plan(len(seeds) * len(views))
+    for view in views:
         got: dict[int, dict] = {}
         for subset_seed, group in task.seed_groups(cfg, seeds):
             arm = task.build_arm(cfg, dataset, view, subset_seed, cache)
             check_no_synthetic_in_test(view, arm.added)
             ensure_audited(cfg, dataset, view, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
-            got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0))
+            got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0, progress))
         out += [got[s] for s in seeds]
     return out
 
@@ -93,7 +98,7 @@ def checked_config(cfg: dict):
 
 
 def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
-               t0: float) -> dict[int, dict]:
+               t0: float, progress: SweepEvents | None = None) -> dict[int, dict]:
     """Lock the cells (another sweep may be on them), keep the records that exist, fit the rest."""
     mhash, sdir = frozen_sha256(manifest), study_dir(cfg)  # a fold's view: the stored manifest's hash
     cells = {s: make_cell(cfg, task, mhash, arm, s, threads, manifest.get("fold")) for s in seeds}
@@ -101,9 +106,13 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
     with cell_locks(sdir, list(rids.values())):  # files named by a run ID are written only under its lock
         out = {s: rec for s, c in cells.items() if (rec := claim(cfg, sdir, c)) is not None}
         todo = [s for s in seeds if s not in out]
+        for s in out if progress is not None else ():
+            progress.cell(rids[s], "skipped", 0.0)
         for batch in ([todo] if task.vectorised else [[s] for s in todo]) if todo else []:
             set_threads(threads)  # every batch starts from the cell's count (ultralytics may change it)
+            started = time.perf_counter()
             results = _fit(cfg, task, dataset, arm, manifest, batch, rids)
+            took = (time.perf_counter() - started) / len(batch)  # a vectorised batch: its share per seed
             for s in batch:
                 record = base_record(cfg, task, s, cells[s], manifest, dataset, arm, threads)
                 record.update(task.record_fields(cfg, dataset, arm))
@@ -114,6 +123,8 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
                          f" fold={manifest['fold']}/{manifest['folds']}" if "fold" in manifest else "", dataset.name,
                          task.summary(record), path)
                 out[s] = record
+                if progress is not None:
+                    progress.cell(rids[s], "done" if record["status"] == "ok" else "failed", took)
     return out
 
 

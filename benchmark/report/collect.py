@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS, PRIMARY_CHOICES, all_endpoints, declared_primary
+from benchmark.progress.bars import tqdm
 from benchmark.report.folds import FoldMerger
 from benchmark.report.notrun import load_skipped
 from benchmark.records import read_record, records_dir

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from benchmark.endpoints import DEFAULT_PRIMARY, ENDPOINTS
+from benchmark.progress.bars import tqdm
 from benchmark.report.collect import StudyData, endpoint_column
 from benchmark.report.curation import curation_pairs
 from benchmark.report.design import GROUP_KEYS, label_arms, seed_series

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import cdist
-from tqdm import tqdm
+
+from benchmark.progress.bars import tqdm
 
 DEFAULT_MAX_BITS = 8  # Magnetic Tile: exposures of one tile are 0..8 bits apart; 12+ chains tiles together
 

@@ -9,12 +9,12 @@ import datetime as dt
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from tqdm import tqdm
 
 from benchmark import PROJECT_ROOT, __version__
 from benchmark.data.base import Dataset, Item, load_mask, load_rgb
 from benchmark.generators.base import sha256_file
 from benchmark.io import read_json, write_json_atomic
+from benchmark.progress.bars import tqdm
 from benchmark.split.dedupe import dedupe_items, dedupe_record
 from benchmark.split.groups import DEFAULT_MAX_BITS, cross_split_near_duplicates, group_split, image_hashes, \
     near_duplicate_groups, same_part_across

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from benchmark.data.base import load_rgb
 from benchmark.generators.base import sha256_file
 from benchmark.io import mkstemp_shared
+from benchmark.progress.bars import tqdm
 
 # Part of the decoded-cache key: bump it whenever `decode_resized` changes what it returns.
 RESIZE_METHOD = "pil-bilinear-antialias-v1"

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from benchmark.data.base import Dataset, Item
+from benchmark.progress.bars import tqdm
 from benchmark.train._registry import register_engine
 from benchmark.train.features import extract_features
 from benchmark.train.loop import BalancedSampler, make_optimizer, total_steps, update

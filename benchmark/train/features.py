@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from benchmark.generators.base import sha256_file
+from benchmark.progress.bars import tqdm
 from benchmark.train.transforms import augment_batch
 from benchmark.train.bank import decode_cached, load_npy, save_npy_atomic
 from benchmark.train.models import WEIGHTS, create_backbone, normalization

@@ -15,8 +15,8 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
+from benchmark.progress.bars import tqdm
 from benchmark.train.transforms import augment_batch
 
 

@@ -138,7 +138,7 @@ def test_scarce_report_prints_holm_p_and_verdicts_by_the_classification_rule(tmp
     assert main(["report", str(_six_seed_study(tmp_path / "six"))]) == 0
     out = capsys.readouterr().out
     (line,) = [ln for ln in out.splitlines() if "synthetic − placebo" in ln]
-    assert "hardest AP@.5:.95" in line and "p_holm" in line and line.endswith("-> gain"), line
+    assert "hardest AP@.5:.95" in line and "p_holm" in line and "-> gain (the 95 % interval lies above 0 and p_holm < 0.05)" in line, line
     rule = DecisionRule().seed_level()
     assert f"verdict rule: {rule.describe()}" in out and "these frozen test images only" in out
     assert (rule.alpha, rule.min_seeds, rule.target_effect_pp) == (DecisionRule().alpha, DecisionRule().min_seeds,

@@ -216,16 +216,32 @@ def test_two_runs_of_one_arm_and_seed_are_refused(frame):
 
 
 
-def test_scarce_report_opens_the_answer_with_the_primary_comparisons(study, capsys):
+def test_scarce_report_ends_with_the_answer(study, capsys):
+    # issue 21 item 4: the printout ends with the answer (one line per primary comparison, its verdict in words),
+    # the caveats that matter and index.html; the file list only with --verbose
     from benchmark.cli import main
     from benchmark.stats import DecisionRule
 
     assert main(["report", str(study)]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
     table = pd.read_csv(study / "report" / "comparisons.csv")
     primary = table[table["family"] == "primary"]
-    lines = [ln for ln in out.splitlines() if " -> " in ln]
+    lines = [ln for ln in out if " -> " in ln]
     assert len(lines) == len(primary) > 0
     for ln, row in zip(lines, primary.itertuples()):
-        assert row.comparison in ln and "cross_p_holm" in ln and ln.endswith(f"-> {row.verdict}")
-    assert f"verdict rule: {DecisionRule().describe()}" in out
+        assert row.comparison in ln and "cross_p_holm" in ln and f"-> {row.verdict} (" in ln
+        assert "nan" not in ln and "inf" not in ln  # a number that cannot exist prints "—"
+    assert all("fewer than the rule's 5" in ln for ln in lines)  # 4 paired seeds: "not tested", and why
+    assert any(ln.startswith(f"  verdict rule: {DecisionRule().describe()}; about ") for ln in out)
+    start = out.index("answer (primary comparisons, one rule, Holm within the family):")
+    tail = out[start:]
+    assert tail[1:1 + len(lines)] == lines and "caveats:" in tail  # the verdicts, then the caveats, then the page
+    caveats = tail[tail.index("caveats:") + 1:-1]
+    assert any("under-powered" in c and "needs about 23 seeds; this study has 4" in c for c in caveats), caveats
+    assert any("seed(s) 4 dropped" in c for c in caveats) and any("1 run(s) failed" in c for c in caveats)
+    assert out[-1].startswith(f"report: {study / 'report' / 'index.html'}  (") and "--verbose" in out[-1]
+    assert not any(ln.startswith(("files:", "  comparisons_csv:")) for ln in out)
+    assert main(["report", str(study), "--verbose"]) == 0
+    verbose = capsys.readouterr().out.splitlines()
+    assert verbose[0] == "files:" and f"  comparisons_csv: {study / 'report' / 'comparisons.csv'}" in verbose
+    assert verbose[-len(tail):-1] == tail[:-1] and verbose[-1] == f"report: {study / 'report' / 'index.html'}"

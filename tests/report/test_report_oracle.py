@@ -47,7 +47,7 @@ def test_share_of_the_oracle_gain_and_the_control_verdict():
     assert math.isclose(prim["oracle_share"], prim["mean_pp"] / 30.0) and math.isclose(prim["oracle_share"], .5)
     assert comp.loc[comp["family"] != "primary", "oracle_share"].isna().all()
     lines = classification_lines(comp, DecisionRule())
-    assert "(0.50 of the oracle's gain)" in lines[0] and lines[-1].startswith("control: tiles [crack] oracle")
+    assert ", 0.50 of the oracle's gain -> " in lines[0] and lines[-1].startswith("control: tiles [crack] oracle")
 
 
 @pytest.mark.parametrize("acc", [lambda s: .3, lambda s: .2 + .2 * (s % 2)])

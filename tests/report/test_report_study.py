@@ -313,7 +313,7 @@ def test_calibrate_refuses_a_two_run_pool(tmp_path, capsys):
 
 
 def test_report_cli(study, capsys):
-    assert main(["report", str(study)]) == 0
+    assert main(["report", str(study), "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "index_html:" in out and "comparisons_tex:" in out
 
