@@ -16,4 +16,10 @@ if ! ldconfig -p 2>/dev/null | grep -q "libGL.so.1" && [ "$(id -u)" = 0 ] && com
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0) >/dev/null 2>&1 \
     || echo "   libGL could not be installed: detection tests will fail at 'import cv2'"
 fi
+# The SLURM tests (pytest -m slurm) start a throw-away cluster (scripts/slurm_local.sh): Debian's slurm-wlm + munge.
+if ! command -v slurmctld >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing slurm-wlm and munge for the SLURM tests (a local single-node cluster)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge) >/dev/null 2>&1 \
+    || echo "   slurm-wlm could not be installed: the SLURM tests will skip and say why"
+fi
 exec .venv/bin/python -m pytest -q "$@"
