@@ -17,7 +17,8 @@ core per task (two run at once on 2 cores), one synthetic cache for all studies 
 Each fault is counted only once SLURM shows it (state CANCELLED / TIMEOUT, Restarts grew). After a campaign's
 faults its array drains; the submitter still waits on tasks that died for good (the local cluster has no
 sacct, so submitit cannot see them end): it is stopped, as a user who went home would, and the same command
-is resubmitted to completion (after timeouts: without the write delay, with the normal time limit). Exit status 1 unless all counts are 0.
+is resubmitted to completion (after timeouts: without the write delay, with the normal time limit).
+Exit status 1 unless all counts are 0.
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos import FEATUREBANK, ROOT, Campaign, compare, ok_records, run_to_end, sweep_cmd  # noqa: E402
-
 from benchmark.records import CHAOS_WRITE_DELAY_ENV, records_dir  # noqa: E402
 
 TIMEOUT_1MIN = "hydra.launcher.timeout_min=1"
@@ -44,7 +44,7 @@ KINDS = ("scancel", "requeue", "slurmd", "timeout")
 CLUSTER_SH = ROOT / "scripts" / "slurm_local.sh"
 
 
-def sh(*cmd: str) -> str:
+def sh(*cmd: str) -> str:  # stdout of a SLURM client command
     return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
 
 
@@ -62,15 +62,13 @@ def queue() -> dict[str, tuple[str, int]]:
 
 
 def job(tid: str) -> dict[str, str]:
-    out = sh("scontrol", "show", "job", "-o", tid)
-    return dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
+    return dict(kv.split("=", 1) for kv in sh("scontrol", "show", "job", "-o", tid).split() if "=" in kv)
 
 
 def until(pred, timeout: float, what: str, step: float = 0.5):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        v = pred()
-        if v:
+        if v := pred():
             return v
         time.sleep(step)
     raise TimeoutError(f"chaos_slurm: {what} not seen within {timeout:.0f} s")
@@ -115,14 +113,15 @@ class SlurmCampaign(Campaign):
             except (OSError, ValueError):
                 continue
             if "SLURM_ARRAY_TASK_ID" in env:
-                out[f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"] = "write" if lock.stem in tmp else "train"
+                tid = f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+                out[tid] = "write" if lock.stem in tmp else "train"
         return out
 
     def mid_cell_task(self, proc, stale) -> str | None:
         """A running task, not faulted before, inside a cell (None: the sweep ended first)."""
         def pick():
-            q = self.watch()
-            if proc.poll() is not None or not q:  # the sweep ended, or only waits on tasks killed for good
+            seen, q = bool(self.arrays), self.watch()
+            if proc.poll() is not None or (seen and not q):  # the sweep ended, or waits on tasks killed for good
                 return "done"
             ready = [t for t in self.in_cell(stale) if t not in self.hit and q.get(t, ("",))[0] == "RUNNING"]
             return self.rng.choice(sorted(ready)) if ready else None
@@ -154,9 +153,12 @@ class SlurmCampaign(Campaign):
         until(lambda: sh("sinfo", "-h", "-N", "-o", "%T").startswith("down"), 180, "node DOWN", step=1)
         sh("bash", str(CLUSTER_SH), "up", str(self.cluster))
         for t, n in running.items():
-            until(lambda: int(job(t)["Restarts"]) > n or job(t)["JobState"] == "NODE_FAIL", 60, f"{t} requeued")
+            # requeued (Restarts grew), or it ended while slurmd was down (its slurmstepd reports to slurmctld)
+            until(lambda: int(job(t)["Restarts"]) > n or job(t)["JobState"] != "RUNNING", 60, f"{t} requeued")
+        requeued = sorted(t for t, n in running.items() if int(job(t)["Restarts"]) > n)
+        for t in requeued:
             release(t)
-        return phase, f"slurmd {pid} killed; requeued {','.join(sorted(running))}"
+        return phase, f"slurmd {pid} killed, node DOWN; requeued {','.join(requeued) or 'none'} of {','.join(running)}"
 
     def timeouts(self, n: int, proc, stale) -> list[tuple[str, str]]:
         """Wait for n tasks killed by their time limit, then cancel the rest of the array (not counted)."""
@@ -208,15 +210,15 @@ def campaign(c: SlurmCampaign, kinds: list[str], env: dict, log) -> list[tuple[s
 
 
 def plans(n: int, kinds: list[str]) -> list[list[str]]:
-    """n faults over campaigns: up to 5 of scancel/requeue/slurmd per study; timeouts 2 per study of their own."""
+    """n faults over campaigns: up to 8 of scancel/requeue/slurmd per study; timeouts 2 per study of their own."""
     seq = [kinds[i % len(kinds)] for i in range(n)]
     other = [k for k in seq if k != "timeout"]
     tmo = [k for k in seq if k == "timeout"]
-    return [other[i:i + 5] for i in range(0, len(other), 5)] + [tmo[i:i + 2] for i in range(0, len(tmo), 2)]
+    return [other[i:i + 8] for i in range(0, len(other), 8)] + [tmo[i:i + 2] for i in range(0, len(tmo), 2)]
 
 
 def chaos(work: Path, cluster: Path, faults: int, kinds: list[str], arms: str, seeds: int, seed: int,
-          timing: bool) -> dict:
+          timing: bool, tag: str = "chaos") -> dict:
     rng, env = random.Random(seed), {**os.environ, "HYDRA_FULL_ERROR": "1", "PYTHONPATH": str(ROOT)}
     cache = work / "cache"
     res: dict = {"jobs": {}}
@@ -225,16 +227,14 @@ def chaos(work: Path, cluster: Path, faults: int, kinds: list[str], arms: str, s
         ref = ok_records(work / "results" / "reference")
         unint = SlurmCampaign(work, "slurm", sweep_cmd(work, "slurm", arms, seeds, "slurm", FEATUREBANK, cache),
                               cache=cache, cluster=cluster, rng=rng)
-        res["slurm_s"] = round(run_to_end(unint.cmd, env, log, timeout=1800), 1)
-        res["jobs"]["slurm"] = unint.job_ids()
-        res["slurm_vs_basic"] = compare(unint, ref)
-        res["reference_cold_cache_s"] = round(ref_s, 1)
+        res["slurm_s"], res["reference_cold_cache_s"] = round(run_to_end(unint.cmd, env, log, 1800), 1), round(ref_s, 1)
+        res["jobs"]["slurm"], res["slurm_vs_basic"] = unint.job_ids(), compare(unint, ref)
         if timing:  # the basic launcher again, on the warm cache the SLURM study had
             res["basic_s"] = round(run_to_end(sweep_cmd(work, "basic2", arms, seeds, "basic", FEATUREBANK, cache),
                                               env, log), 1)
         by_kind, by_phase, per, log_lines = Counter(), Counter(), [], []
         for i, plan in enumerate(plans(faults, kinds)):
-            name = f"chaos{i}"
+            name = f"{tag}{i}"
             c = SlurmCampaign(work, name, sweep_cmd(work, name, arms, seeds, "slurm", FEATUREBANK, cache)
                               + ([TIMEOUT_1MIN] if plan[0] == "timeout" else []),
                               cache=cache, cluster=cluster, rng=rng)
@@ -255,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS), help=f"comma list cycled through, from {KINDS}")
     ap.add_argument("--cluster", default=None, help="a cluster dir already `up` (default: start one, stop it after)")
     ap.add_argument("--out", default=None, help="work directory (default: a fresh temp dir, removed after)")
-    ap.add_argument("--arms", default="real,placebo,synthetic")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--arms", default="real,placebo,synthetic"), ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0, help="seed of the fault schedule")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--tag", default="chaos", help="name prefix of the faulted studies (another run in the same --out)")
     ap.add_argument("--no-timing", action="store_true", help="skip the warm-cache basic run timed against SLURM")
     a = ap.parse_args(argv)
     kinds = a.kinds.split(",")
@@ -272,10 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["SLURM_CONF"] = line.split("=", 1)[1]
     os.environ.setdefault("SLURM_CONF", str(cluster / "slurm.conf"))
     try:
-        r = chaos(work, cluster, a.faults, kinds, a.arms, a.seeds, a.seed, not a.no_timing)
+        r = chaos(work, cluster, a.faults, kinds, a.arms, a.seeds, a.seed, not a.no_timing, a.tag)
     finally:
         if not a.cluster:
             subprocess.run(["bash", str(CLUSTER_SH), "down", str(cluster)], capture_output=True)
+            shutil.rmtree(cluster, ignore_errors=True)
         if not a.out:
             shutil.rmtree(work, ignore_errors=True)
     if a.json:
