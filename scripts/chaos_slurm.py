@@ -131,8 +131,7 @@ class SlurmCampaign(Campaign):
 
     def fault(self, kind: str, proc, stale) -> tuple[str, str] | None:
         """Inject one fault; (phase of the study when it hit, what SLURM shows) or None if the sweep ended."""
-        tid = self.mid_cell_task(proc, stale)
-        if tid is None:
+        if (tid := self.mid_cell_task(proc, stale)) is None:
             return None
         self.hit.add(tid)
         phase = self.in_cell(stale).get(tid, "other")  # 'other': its cell ended in the pause
@@ -187,17 +186,18 @@ def campaign(c: SlurmCampaign, kinds: list[str], env: dict, log) -> list[tuple[s
     tmo = kinds[0] == "timeout"
     run_env = {**env, CHAOS_WRITE_DELAY_ENV: "100" if tmo else "0.3"}
     proc = subprocess.Popen(c.cmd, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    done = [("timeout", p, d) for p, d in c.timeouts(len(kinds), proc, stale)] if tmo else []
-    for kind in [] if tmo else kinds:
-        r = c.fault(kind, proc, stale)
-        if r is None:
-            break
-        done.append((kind, *r))
-        c.snapshot()
-    until(lambda: proc.poll() is not None or not c.watch(), 900, "the array drained", step=1)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait()
+    try:  # the submitter runs in its own session: stop it whatever happens here
+        done = [("timeout", p, d) for p, d in c.timeouts(len(kinds), proc, stale)] if tmo else []
+        for kind in [] if tmo else kinds:
+            if (r := c.fault(kind, proc, stale)) is None:
+                break
+            done.append((kind, *r))
+            c.snapshot()
+        until(lambda: proc.poll() is not None or not c.watch(), 900, "the array drained", step=1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
     c.snapshot()
     # the same command, resubmitted; after timeouts with the normal time limit (a retrained cell may need > 1 min)
     run_to_end([a for a in c.cmd if a != TIMEOUT_1MIN], env, log, timeout=1800)
