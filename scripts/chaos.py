@@ -44,24 +44,29 @@ from benchmark.status import cell_states  # noqa: E402
 TINY = ["model=timm", "model.name=resnet10t", "model.pretrained=false", "model.image_size=32",
         "trainer.max_steps=3", "trainer.batch_size=8", "trainer.warmup_steps=0", "synthetic.volume=4",
         "threads=1"]
+# the demo study on the feature-bank engine (frozen offline ImageNet backbone, one linear head per seed)
+FEATUREBANK = ["trainer=featurebank", "model.image_size=64", "generator=cutpaste", "synthetic.volume=8", "threads=1"]
+# one core and 1 GB per SLURM task, so two tasks run at once on a 2-core node
+SLURM = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1"]
 TARGETS = ("random", "generator", "write", "train")
 RECORD_TMP = re.compile(r"^\.[0-9a-f]{16}\..*\.tmp$")
 
 
-def sweep_cmd(work: Path, study: str, arms: str, seeds: int, launcher: str) -> list[str]:
-    extra = [] if launcher == "basic" else [f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"]
+def sweep_cmd(work: Path, study: str, arms: str, seeds: int, launcher: str, engine: list[str] = TINY,
+              cache: Path | None = None) -> list[str]:
+    extra = {"basic": [], "slurm": SLURM}.get(launcher, [f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"])
     return [str(Path(sys.executable).parent / "scarce-run"), "-m", "dataset=demo", f"study={study}",
-            f"arm={arms}", f"seed={','.join(map(str, range(seeds)))}", *TINY, *extra,
-            f"results_root={work / 'results'}", f"cache_root={work / ('cache-' + study)}"]
+            f"arm={arms}", f"seed={','.join(map(str, range(seeds)))}", *engine, *extra,
+            f"results_root={work / 'results'}", f"cache_root={cache or work / ('cache-' + study)}"]
 
 
 class Campaign:
     """One study directory driven to completion through kills and reruns."""
 
-    def __init__(self, work: Path, name: str, cmd: list[str]):
+    def __init__(self, work: Path, name: str, cmd: list[str], cache: Path | None = None):
         self.name, self.cmd = name, cmd
         self.study = work / "results" / name
-        self.cache = work / f"cache-{name}"
+        self.cache = cache or work / f"cache-{name}"
         self.seen: dict[str, tuple[int, int]] = {}  # run_id -> (inode, mtime_ns) of its ok record
         self.rewritten: set[str] = set()
 
@@ -123,9 +128,9 @@ def run_round(c: Campaign, env: dict, target: str, rng: random.Random, max_delay
     return False, None
 
 
-def run_to_end(cmd: list[str], env: dict, log) -> float:
+def run_to_end(cmd: list[str], env: dict, log, timeout: float | None = None) -> float:
     t0 = time.monotonic()
-    rc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+    rc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout).returncode
     if rc != 0:
         raise SystemExit(f"chaos: uninterrupted sweep exited {rc}; see the log")
     return time.monotonic() - t0

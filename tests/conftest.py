@@ -47,3 +47,14 @@ def needs_shared(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not present (real data lives beside the project root)")
     return path
+
+
+# Lines a test wants in the summary of plain `pytest -q` (no -s needed): e.g. the SLURM job IDs it submitted.
+SUMMARY_LINES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY_LINES:
+        terminalreporter.section("submitted jobs")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
