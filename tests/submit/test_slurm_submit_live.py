@@ -5,16 +5,14 @@ shows them queued; released (`scontrol release`), they run and status shows them
 records (run IDs, metrics, per-image probabilities).
 
 Skipped with the reason where the daemons cannot start (not root, slurm-wlm / munge missing); the cluster
-fixture mirrors the one in tests/test_slurm.py (branch i22-slurm), so SCARCE_REQUIRE_SLURM=1 fails instead."""
+is the session's shared one (tests/slurm_cluster.py), so SCARCE_REQUIRE_SLURM=1 fails instead."""
 from __future__ import annotations
 
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,34 +20,18 @@ import pytest
 
 from benchmark import PROJECT_ROOT
 from benchmark.records import load_records
+from tests.slurm_cluster import slurm_cluster  # noqa: F401  (the shared session fixture)
 
 pytestmark = pytest.mark.slurm
-CLUSTER_SH = PROJECT_ROOT / "scripts" / "slurm_local.sh"
 BIN = Path(sys.executable).parent
 SWEEP = ["dataset=demo", "trainer=featurebank", "arm=real,placebo", "hydra.launcher.mem_gb=1",
          "hydra.launcher.cpus_per_task=1"]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    reason = "not root (slurmd runs jobs as their owner)" if os.geteuid() != 0 else None
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if shutil.which(b) is None]
-    reason = reason or (f"{', '.join(missing)} not installed (apt-get install -y slurm-wlm munge)" if missing else None)
-    d = Path(tempfile.mkdtemp(prefix="scarce-slsub-", dir="/tmp"))  # short: the munge socket path must fit
-    if reason is None:
-        p = subprocess.run(["bash", str(CLUSTER_SH), "up", str(d)], capture_output=True, text=True, timeout=180)
-        reason = None if p.returncode == 0 else f"the local cluster did not start: {p.stderr.strip()[-800:]}"
-    if reason is not None:
-        subprocess.run(["bash", str(CLUSTER_SH), "down", str(d)], capture_output=True, timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
-        if os.environ.get("SCARCE_REQUIRE_SLURM") == "1":
-            pytest.fail(f"SCARCE_REQUIRE_SLURM=1 but {reason}")
-        pytest.skip(reason)
-    try:
-        yield {**os.environ, "SLURM_CONF": str(d / "slurm.conf"), "PYTHONPATH": str(PROJECT_ROOT)}
-    finally:
-        subprocess.run(["bash", str(CLUSTER_SH), "down", str(d)], capture_output=True, timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
+@pytest.fixture
+def cluster(slurm_cluster):
+    """The environment of a command on the shared session cluster (tests/slurm_cluster.py)."""
+    return {**os.environ, "SLURM_CONF": str(slurm_cluster / "slurm.conf"), "PYTHONPATH": str(PROJECT_ROOT)}
 
 
 def status(study: Path, env: dict) -> str:
