@@ -9,6 +9,7 @@ from PIL import Image
 
 from benchmark import PROJECT_ROOT
 from benchmark.data.base import Dataset, Item
+from tests.slurm_cluster import slurm_cluster  # noqa: F401  one local SLURM cluster per session, for every SLURM test
 
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 

@@ -17,7 +17,6 @@ import pytest
 
 from benchmark import PROJECT_ROOT
 from tests.conftest import SUMMARY_LINES
-from tests.slurm_cluster import slurm_cluster  # noqa: F401  (the shared session fixture)
 
 pytestmark = pytest.mark.slurm
 

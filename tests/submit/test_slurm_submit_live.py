@@ -20,7 +20,6 @@ import pytest
 
 from benchmark import PROJECT_ROOT
 from benchmark.records import load_records
-from tests.slurm_cluster import slurm_cluster  # noqa: F401  (the shared session fixture)
 
 pytestmark = pytest.mark.slurm
 BIN = Path(sys.executable).parent
