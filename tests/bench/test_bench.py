@@ -38,8 +38,10 @@ def test_bench_runs_every_part_and_pairs_protocols(tmp_path):
     ceil = frames["ceiling"].iloc[0]
     assert min(ceil["img_s_1_thread"], ceil["img_s_2_threads"], ceil["img_s_2_procs_x_1_thread"],
                ceil["img_s_2_threads_channels_last"]) > 0
-    ratio = ceil["img_s_2_procs_x_1_thread"] / ceil["img_s_2_threads"]
-    assert abs(ceil["max_joblib_speedup_compute_bound"] - ratio) < 0.02  # inputs are rounded to 0.1
+    a, b = ceil["img_s_2_procs_x_1_thread"], ceil["img_s_2_threads"]
+    # the field is the unrounded ratio (to 0.01); a and b are rounded to 0.1, so a / b may differ from it by up to
+    # 0.05 / b + 0.05 a / b^2 (+ 0.005): a slow, loaded machine (few images/s) widens that, a fixed 0.02 flaked
+    assert abs(ceil["max_joblib_speedup_compute_bound"] - a / b) <= 0.05 / b + 0.05 * a / b ** 2 + 0.0051
     naive_ft = eng.loc[eng["engine"].str.startswith("naive finetune"), "images_per_s"].iloc[0]
     assert ceil["finetune_ceiling_vs_naive"] == pytest.approx(ceil["img_s_2_threads"] / naive_ft, rel=0.02)
     nhwc = ceil["img_s_2_threads_channels_last"] / naive_ft
