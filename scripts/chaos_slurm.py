@@ -12,9 +12,10 @@ core per task (two run at once on 2 cores), one synthetic cache for all studies 
            requeued job 120 s, which we lift (`scontrol update StartTime=now`) to keep the run short
   slurmd   SIGKILL of slurmd while tasks run, kept down until slurmctld marks the node DOWN (SlurmdTimeout),
            then restarted: the tasks that ran on it are requeued by SLURM (NODE_FAIL, --requeue)
-  timeout  the study submitted with hydra.launcher.timeout_min=1 and every record write stretched to 100 s
-           (SCARCE_CHAOS_WRITE_DELAY): SLURM kills tasks by their time limit (TIMEOUT) while they write
-Each fault is counted only once SLURM shows it (state CANCELLED / TIMEOUT, Restarts grew). After a campaign's
+  timeout  the study submitted with a 1-minute limit (timeout_min=1; submitit's USR2 20 s before it) and every
+           record write stretched to 100 s (SCARCE_CHAOS_WRITE_DELAY): tasks are ended by their time limit while
+           they write, by submitit at its USR2 (FAILED, "timed-out" in the task's log) or by SLURM (TIMEOUT)
+Each fault is counted only once SLURM shows it (state CANCELLED / TIMEOUT / FAILED timed-out, Restarts grew). After a campaign's
 faults its array drains; the submitter still waits on tasks that died for good (the local cluster has no
 sacct, so submitit cannot see them end): it is stopped, as a user who went home would, and the same command
 is resubmitted to completion (after timeouts: without the write delay, with the normal time limit).
@@ -39,7 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos import FEATUREBANK, ROOT, Campaign, compare, ok_records, run_to_end, sweep_cmd  # noqa: E402
 from benchmark.records import CHAOS_WRITE_DELAY_ENV, records_dir  # noqa: E402
 
-TIMEOUT_1MIN = "hydra.launcher.timeout_min=1"
+# A 1-minute limit, and submitit's USR2 20 s before it (its default 120 s would fire at once): the task is then
+# ended by its time limit, through submitit (FAILED, "timed-out and not checkpointable") or by SLURM (TIMEOUT)
+# (max_num_timeout=0: submitit does not requeue it itself, so the resubmission is what completes the cell)
+TIME_LIMIT = ("hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=20", "hydra.launcher.max_num_timeout=0")
 KINDS = ("scancel", "requeue", "slurmd", "timeout")
 CLUSTER_SH = ROOT / "scripts" / "slurm_local.sh"
 
@@ -159,6 +163,26 @@ class SlurmCampaign(Campaign):
             release(t)
         return phase, f"slurmd {pid} killed, node DOWN; requeued {','.join(requeued) or 'none'} of {','.join(running)}"
 
+    def time_limited(self, t: str) -> str | None:
+        """How task t was ended by its time limit, or None: SLURM's TIMEOUT, or FAILED with submitit's own
+        'timed-out' line in the task's log (submitit stops a non-checkpointable task at the USR2 before the limit)."""
+        st = job(t)["JobState"]
+        if st == "TIMEOUT":
+            return "TIMEOUT"
+        if st == "FAILED":
+            logs = list(self.study.glob(f".hydra/multirun/*/.submitit/{t}/{t}_0_log.err"))
+            if any("timed-out" in p.read_text(errors="replace") for p in logs):
+                return "FAILED at its time limit (submitit: timed-out)"
+        return None
+
+    def _newly_time_limited(self, seen: set[str], stale) -> list[tuple[str, str]]:
+        out = []
+        for t in sorted(seen - self.hit):
+            if ended := self.time_limited(t):
+                self.hit.add(t)
+                out.append((self.phase(stale), f"{t} {ended} after {job(t)['RunTime']} (limit 1 min)"))
+        return out
+
     def timeouts(self, n: int, proc, stale) -> list[tuple[str, str]]:
         """Wait for n tasks killed by their time limit, then cancel the rest of the array (not counted)."""
         got: list[tuple[str, str]] = []
@@ -170,11 +194,9 @@ class SlurmCampaign(Campaign):
             for t, (st, _) in self.watch().items():
                 if st == "RUNNING":
                     seen.add(t)
-            for t in sorted(seen - self.hit):
-                if job(t)["JobState"] == "TIMEOUT":
-                    self.hit.add(t)
-                    got.append((self.phase(stale), f"{t} TIMEOUT after {job(t)['RunTime']}"))
+            got += self._newly_time_limited(seen, stale)
             time.sleep(1)
+        got += self._newly_time_limited(seen, stale)  # the last tasks may end just as the submitter exits
         for a in self.arrays:
             subprocess.run(["scancel", a], capture_output=True)
         return got[:n]
@@ -200,7 +222,7 @@ def campaign(c: SlurmCampaign, kinds: list[str], env: dict, log) -> list[tuple[s
         proc.wait()
     c.snapshot()
     # the same command, resubmitted; after timeouts with the normal time limit (a retrained cell may need > 1 min)
-    run_to_end([a for a in c.cmd if a != TIMEOUT_1MIN], env, log, timeout=1800)
+    run_to_end([a for a in c.cmd if a not in TIME_LIMIT], env, log, timeout=1800)
     c.snapshot()
     return done
 
@@ -233,7 +255,7 @@ def chaos(work: Path, cluster: Path, faults: int, kinds: list[str], arms: str, s
             plan, i = todo.pop(0), i + 1
             name = f"{tag}{i - 1}"
             c = SlurmCampaign(work, name, sweep_cmd(work, name, arms, seeds, "slurm", FEATUREBANK, cache)
-                              + ([TIMEOUT_1MIN] if plan[0] == "timeout" else []),
+                              + (list(TIME_LIMIT) if plan[0] == "timeout" else []),
                               cache=cache, cluster=cluster, rng=rng)
             done = campaign(c, plan, env, log)
             idle = 0 if done else idle + 1
