@@ -114,7 +114,7 @@ def _det(tmp_path):
     from benchmark.detect.data import create_det_dataset
     from tests.detect_fixtures import write_yolo_tree
 
-    ds = create_det_dataset({"name": "yolo", "root": str(write_yolo_tree(tmp_path / "y", ["a", "b"], {
+    ds = create_det_dataset({"name": "yolo", "id": "yolo", "root": str(write_yolo_tree(tmp_path / "y", ["a", "b"], {
         f"i{k}": ["0 0.25 0.25 0.2 0.2", "1 0.7 0.7 0.25 0.2"] for k in range(4)}))})
     d = write_yolo_tree(tmp_path / "d", ["a", "b"], {"d0": ["1 0.5 0.5 0.2 0.2"], "d1": ["1 0.3 0.3 0.2 0.2"]})
     return ds, d

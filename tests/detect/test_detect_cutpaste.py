@@ -21,7 +21,7 @@ NAMES = ["a", "b"]
 def ds(tmp_path):
     lines = {f"i{k}": ["0 0.25 0.25 0.2 0.2"] + (["1 0.7 0.7 0.25 0.2"] if k % 2 else []) for k in range(8)}
     root = write_yolo_tree(tmp_path / "y", NAMES, lines, size=64)
-    return create_det_dataset({"name": "yolo", "root": str(root)})
+    return create_det_dataset({"name": "yolo", "id": "yolo", "root": str(root)})
 
 
 def test_every_box_covers_its_pasted_object(ds, tmp_path):

@@ -69,7 +69,7 @@ def test_yolo_adapter_stratifies_by_rarest_class_and_drops_unlabelled(tmp_path):
     root = write_yolo_tree(tmp_path / "y", ["a", "b"], {"i0": ["0 0.5 0.5 0.2 0.2", "1 0.2 0.2 0.1 0.1"],
                                                         "i1": ["0 0.5 0.5 0.2 0.2"], "i2": ["0 0.3 0.3 0.2 0.2"]})
     (root / "labels" / "i2.txt").write_text("")
-    ds = create_det_dataset({"name": "yolo", "root": str(root), "data": "data.yaml"})
+    ds = create_det_dataset({"name": "yolo", "id": "yolo", "root": str(root), "data": "data.yaml"})
     assert [(it.path, it.label) for it in ds.items] == [("images/i0.png", "b"), ("images/i1.png", "a")]
     assert ds.meta["dropped_unlabelled"] == 1 and ds.object_counts() == {"a": 2, "b": 1}
 
@@ -77,10 +77,10 @@ def test_yolo_adapter_stratifies_by_rarest_class_and_drops_unlabelled(tmp_path):
 def test_yolo_adapter_malformed_tree_errors(tmp_path):
     root = write_yolo_tree(tmp_path / "y", ["a"], {"i0": ["0 0.5 0.5 0.2"]})
     with pytest.raises(DatasetError, match=r"i0.txt:1: .*expected `cls cx cy w h`"):
-        create_det_dataset({"name": "yolo", "root": str(root)})
+        create_det_dataset({"name": "yolo", "id": "yolo", "root": str(root)})
     (root / "data.yaml").write_text("names: 3\n")
     with pytest.raises(DatasetError, match="field 'names' is 3"):
-        create_det_dataset({"name": "yolo", "root": str(root)})
+        create_det_dataset({"name": "yolo", "id": "yolo", "root": str(root)})
     with pytest.raises(KeyError, match="known detection datasets: demo_det, neu_det, yolo"):
         create_det_dataset({"name": "nope"})
 
