@@ -164,6 +164,23 @@ def test_same_call_twice_is_identical(tiny, tmp_path):
         assert np.array_equal(pa, pb) and np.array_equal(pa, pc)
 
 
+def test_duplicated_items_do_not_move_the_feature_standardisation(tiny, tmp_path, monkeypatch):
+    """A placebo adds duplicates of real items: the standardisation must see each distinct image once, so the
+    duplicated call standardises with exactly the statistics of the plain one (only the sampling differs)."""
+    import benchmark.train.engine_featurebank as fb
+
+    ds, train, test = tiny
+    seen = []
+    real = fb.standardise
+    monkeypatch.setattr(fb, "standardise", lambda x: seen.append(x.copy()) or real(x))
+    cfg = cfg_of(tmp_path, "trainer.max_steps=5")
+    dup = [it for it in train if it.label == "scratch"] * 4  # every scratch image 4 more times
+    fb.fit_predict(ds, train, test, cfg, [0])
+    fb.fit_predict(ds, train + dup, test, cfg, [0])
+    assert len(seen) == 2 and seen[0].shape[0] == len(train)
+    assert np.array_equal(seen[0], seen[1])  # the same rows in the same order: duplicates not counted
+
+
 # (e) ------------------------------------------------------------------------------------------------
 @pytest.fixture
 def study(tmp_path):
