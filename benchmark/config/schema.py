@@ -18,6 +18,7 @@ from benchmark.config.checks import POS_INT, SEED_MAX, STUDY_EXPECTED, THREADS_A
     is_int, is_num, nums, one_of, path_like, plain_study, safe_study, spec, text
 from benchmark.config.curation import CurationSchema, check_curation
 from benchmark.config.declared import Endpoints, VolumeCurve
+from benchmark.config.share import check_share
 from benchmark.data.ident import dataset_id
 
 
@@ -142,6 +143,8 @@ class Synthetic:
     volume: Any = spec(64, lambda v: is_num(v), "an image count per target class (int) or a fraction of its "
                        "real train count (float), finite")
     classes: Any = spec(None, class_list, CLASSES_EXPECTED)
+    share: Any = spec(None, lambda v: v is None or (is_num(v) and 0 < v < 1), "null or a number in (0, 1): the "
+                      "part of a target class's draws its added images get")
 
 
 SPLIT_NAMES = ("train", "selection", "test")
@@ -260,6 +263,7 @@ def validate(cfg: dict) -> dict:
     if engine in ("finetune", "featurebank"):
         _budget(cfg["trainer"])
     _volume(cfg)
+    check_share(cfg)
     if isinstance(cfg.get("dataset"), dict):
         dataset_id(cfg["dataset"])  # a custom dataset's dataset.id: present, well formed, not another's name
     check_curation(cfg)

@@ -22,6 +22,7 @@ from benchmark.tasks.base import Task
 from benchmark.train import create_engine
 from benchmark.train.loop import total_steps
 from benchmark.train.models import check_model
+from benchmark.train.share import share_weights, synthetic_cell
 
 
 def curation_of(cfg: dict) -> Curation:
@@ -69,12 +70,12 @@ class Classification(Task):
 
     def cell(self, cfg: dict, arm: ArmData) -> dict:
         return {"k": cfg.get("k"), "model": cfg["model"], "trainer": cfg["trainer"],
-                "synthetic": cfg["synthetic"] if arm.arm != "real" else None}
+                "synthetic": synthetic_cell(cfg["synthetic"]) if arm.arm != "real" else None}
 
     def fit(self, cfg: dict, dataset, arm: ArmData, manifest: dict, seeds: list[int],
             run_ids: dict[int, str]) -> dict[int, dict]:
         test, hardest = split_items(manifest, "test"), manifest["hardest"]["class"]
-        fitted = create_engine(cfg["trainer"]["engine"])(dataset, arm.train, test, cfg, seeds)
+        fitted = create_engine(cfg["trainer"]["engine"])(dataset, arm.train, test, cfg, seeds, **weights_of(cfg, arm))
         y = np.array([dataset.classes.index(it.label) for it in test])
         units = split_units(manifest, "test")  # independent test units (benchmark/stats/crossed), or None
         out = {}
@@ -91,3 +92,11 @@ class Classification(Task):
         from benchmark.split.pilot import make_classification_split
 
         return make_classification_split(self, cfg, seed, pilot_seeds, hardest, reason, out, force)
+
+
+def weights_of(cfg: dict, arm: ArmData, labels: list[str] | None = None) -> dict:
+    """The engine's `weights` keyword under `synthetic.share` ({} without one: engines draw as they always did).
+    labels: the train labels the engine sees (default: the arm's own)."""
+    labels = labels if labels is not None else [it.label for it in arm.train]
+    w = share_weights(labels, len(arm.added), cfg["synthetic"].get("share"))
+    return {} if w is None else {"weights": w}

@@ -19,6 +19,7 @@ from benchmark.records import library_versions
 from benchmark.split.manifest import file_hashes
 from benchmark.tasks._registry import register_task
 from benchmark.tasks.base import Task
+from benchmark.train.share import synthetic_cell
 
 DETERMINISM = ("ultralytics deterministic=True (torch.use_deterministic_algorithms, warn_only). The run seed varies "
                "weight init and augmentation (ultralytics init_seeds(seed): python/numpy/torch RNGs) and the train "
@@ -57,7 +58,7 @@ class Detection(Task):
 
     def cell(self, cfg: dict, arm: ArmData) -> dict:
         return {"model": cfg["model"], "trainer": cfg["trainer"],
-                "synthetic": cfg["synthetic"] if arm.arm in ("synthetic", "placebo") else None}
+                "synthetic": synthetic_cell(cfg["synthetic"]) if arm.arm in ("synthetic", "placebo") else None}
 
     def fit(self, cfg: dict, dataset, arm: ArmData, manifest: dict, seeds: list[int],
             run_ids: dict[int, str]) -> dict[int, dict]:

@@ -28,17 +28,20 @@ class FastBalancedSampler(BalancedSampler):
     """The same draws as BalancedSampler (same generator calls, same arithmetic) without its
     per-element Python loop: S seeds x max_steps draws would otherwise dominate the training time."""
 
-    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler"):
-        super().__init__(y, g, balance)
+    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler", weights=None):
+        super().__init__(y, g, balance, weights)
         self.counts = torch.tensor([len(c) for c in self.by_class])  # (K,) items per present class
         self.starts = torch.cumsum(self.counts, 0) - self.counts  # (K,) offsets into `order`
         self.order = torch.cat(self.by_class)  # (N,) item indices grouped by class
+        self.flat = None if self.cum is None else torch.cat(self.cum)  # (N,) class k's items in [k, k + 1]
 
     def draw(self, batch_size: int) -> torch.Tensor:
         if self.balance == "none":
             return super().draw(batch_size)
         cls = torch.randint(0, len(self.by_class), (batch_size,), generator=self.g)
         u = torch.rand(batch_size, generator=self.g)
+        if self.flat is not None:  # class k's intervals are the only ones in (k, k + 1]: one search for all
+            return self.order[torch.searchsorted(self.flat, cls + u.double(), right=True)]
         within = torch.minimum((u * self.counts[cls]).long(), self.counts[cls] - 1)
         return self.order[self.starts[cls] + within]
 
@@ -65,14 +68,15 @@ class LinearHeads(nn.Module):
             return (x @ self.W[s] + self.b[s]).double().softmax(1).numpy()
 
 
-def train_heads(x: torch.Tensor, y: torch.Tensor, n_classes: int, cfg: dict, seeds: list[int]):
-    """x: (N, V, D) standardised features, y: (N,) labels -> (heads, per-seed final loss (S,), train_s)."""
+def train_heads(x: torch.Tensor, y: torch.Tensor, n_classes: int, cfg: dict, seeds: list[int], weights=None):
+    """x: (N, V, D) standardised features, y: (N,) labels, weights: (N,) within-class draw weights or None
+    -> (heads, per-seed final loss (S,), train_s)."""
     t0 = time.perf_counter()
     (n, views, dim), batch = x.shape, int(cfg["batch_size"])
     steps = total_steps(cfg, n)
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]  # init, then per step: batch, views
     heads = LinearHeads(gens, dim, n_classes)
-    samplers = [FastBalancedSampler(y, g, cfg.get("balance", "sampler")) for g in gens]
+    samplers = [FastBalancedSampler(y, g, cfg.get("balance", "sampler"), weights) for g in gens]
     opt, sched = make_optimizer(heads, cfg, steps)
     losses = torch.empty(steps, len(seeds))  # (steps, S)
     for step in tqdm(range(steps), desc="train heads", leave=False, mininterval=2):
@@ -97,9 +101,9 @@ def standardise(train_view0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @register_engine("featurebank")
 def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: dict,
-                seeds: list[int]) -> list[tuple[np.ndarray, dict]]:
+                seeds: list[int], weights=None) -> list[tuple[np.ndarray, dict]]:
     """Per seed, in order: (len(evaluate), C) float64 probabilities in dataset.classes order and a log.
-    Train features: all V views; eval features: view 0 (plain resize)."""
+    Train features: all V views; eval features: view 0 (plain resize). weights: (len(train),) or None."""
     t0 = time.perf_counter()
     def paths(items):
         return [str(dataset.abspath(it.path)) for it in items]
@@ -119,7 +123,7 @@ def fit_predict(dataset: Dataset, train: list[Item], evaluate: list[Item], cfg: 
     index = {c: i for i, c in enumerate(dataset.classes)}
     y = torch.tensor([index[it.label] for it in train], dtype=torch.long)
     data_s = time.perf_counter() - t0
-    heads, final_loss, train_s = train_heads(x, y, len(dataset.classes), cfg["trainer"], seeds)
+    heads, final_loss, train_s = train_heads(x, y, len(dataset.classes), cfg["trainer"], seeds, weights)
     out = []
     for s, seed in enumerate(seeds):
         t1 = time.perf_counter()

@@ -21,20 +21,40 @@ from benchmark.train.transforms import augment_batch
 
 
 class BalancedSampler:
-    """Draws batches whose classes are uniform (then items uniform within class).
+    """Draws batches whose classes are uniform (then items uniform within class, or by `weights`).
 
-    Without balancing a short run collapses onto the majority class (0 % on the rare ones)."""
+    Without balancing a short run collapses onto the majority class (0 % on the rare ones).
+    `weights` (N,) > 0: relative draw weights within each class (`synthetic.share`, benchmark/train/share.py);
+    None = every item of a class equally likely, the draws of every study recorded before weights existed."""
 
-    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler"):
+    def __init__(self, y: torch.Tensor, g: torch.Generator, balance: str = "sampler", weights=None):
         self.y, self.g, self.balance = y, g, balance
         self.by_class = [torch.nonzero(y == c).flatten() for c in torch.unique(y)]
+        if weights is not None and balance == "none":
+            raise ValueError("trainer.balance=none: expected balance=sampler with synthetic.share (a share of a "
+                             "class's draws needs class-balanced draws)")
+        # per class k: k + the cumulative weights of its items, normalised so that the last is exactly k + 1
+        self.cum = None if weights is None else [k + _unit_cumsum(torch.as_tensor(weights, dtype=torch.float64)[i])
+                                                  for k, i in enumerate(self.by_class)]
 
     def draw(self, batch_size: int) -> torch.Tensor:
         if self.balance == "none":
             return torch.randint(0, len(self.y), (batch_size,), generator=self.g)
         cls = torch.randint(0, len(self.by_class), (batch_size,), generator=self.g)
         u = torch.rand(batch_size, generator=self.g)
+        if self.cum is not None:  # the item whose cumulative-weight interval holds k + u
+            return torch.stack([self.by_class[c][torch.searchsorted(self.cum[c], c + ui.double(), right=True)]
+                                for c, ui in zip(cls.tolist(), u)])
         return torch.stack([self.by_class[c][int(ui * len(self.by_class[c]))] for c, ui in zip(cls.tolist(), u)])
+
+
+def _unit_cumsum(w: torch.Tensor) -> torch.Tensor:
+    """(n,) positive weights -> (n,) float64 cumulative shares ending exactly at 1 (no draw falls past the end)."""
+    if len(w) and not bool((w > 0).all()):
+        raise ValueError("sampler weights: expected every weight > 0")
+    cum = torch.cumsum(w, 0) / w.sum()
+    cum[-1] = 1.0
+    return cum
 
 
 def total_steps(cfg: dict, n_train: int) -> int:
@@ -106,15 +126,16 @@ def use_channels_last(model: nn.Module, cfg: dict) -> bool:
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: dict, seed: int,
-                     norm: tuple) -> dict:
-    """x: (N, 3, S, S) uint8, y: (N,) long. Trains in place; returns a small training log."""
+                     norm: tuple, weights=None) -> dict:
+    """x: (N, 3, S, S) uint8, y: (N,) long, weights: (N,) within-class draw weights or None. Trains in place;
+    returns a small training log."""
     g = torch.Generator().manual_seed(seed)
     steps = total_steps(cfg, len(y))
     if cfg.get("freeze_backbone"):
         _freeze_backbone(model)
     cl = use_channels_last(model, cfg)  # before the optimizer: .to() must not re-create parameters
     opt, sched = make_optimizer(model, cfg, steps)
-    sampler = BalancedSampler(y, g, cfg.get("balance", "sampler"))
+    sampler = BalancedSampler(y, g, cfg.get("balance", "sampler"), weights)
     model.train()
     if cfg.get("freeze_backbone"):
         model.eval()  # frozen BN statistics stay the pretrained ones

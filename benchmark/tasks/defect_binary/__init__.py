@@ -17,7 +17,7 @@ from benchmark.arms import ArmData
 from benchmark.metrics import classification_metrics
 from benchmark.split.manifest import split_items, split_units
 from benchmark.tasks._registry import register_task
-from benchmark.tasks.classification import Classification
+from benchmark.tasks.classification import Classification, weights_of
 from benchmark.train import create_engine
 
 BINARY = ["defect", "good"]  # label indices: 0 = defect, 1 = good
@@ -49,7 +49,8 @@ class DefectBinary(Classification):
         source, test = manifest["hardest"]["class"], split_items(manifest, "test")
         btest = [to_binary(it, dataset.nominal) for it in test]
         btrain = [to_binary(it, dataset.nominal) for it in arm.train]
-        fitted = create_engine(cfg["trainer"]["engine"])(binary_view(dataset), btrain, btest, cfg, seeds)
+        fitted = create_engine(cfg["trainer"]["engine"])(binary_view(dataset), btrain, btest, cfg, seeds,
+                                                         **weights_of(cfg, arm, [it.label for it in btrain]))
         y = np.array([BINARY.index(it.label) for it in btest])
         of_source = np.array([it.label == source for it in test])
         units = split_units(manifest, "test")
