@@ -17,5 +17,6 @@ class Endpoints:
 
 @dataclass
 class VolumeCurve:  # the volume curve's fit and threshold (benchmark/stats/volume.py), declared before running
-    fit: str = spec("saturating", one_of("saturating", "log", "peak"), "saturating, log or peak")
+    fit: str = spec("saturating", one_of("saturating", "log", "peak", "saturating_linear"),
+                    "saturating, log, peak or saturating_linear")
     threshold_pp: float = spec(0.1, nums(0, lo_open=True), "a finite number > 0 (pp per added image)")

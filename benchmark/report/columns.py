@@ -28,6 +28,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "generator": cell.get("generator"),
             "synthetic_key": cell.get("synthetic_key"),
             "curation": (cell.get("curation") or {}).get("name"),  # None: no pool (curation=none, or before it)
+            "share": (cell.get("synthetic") or {}).get("share"),  # None: added images drawn like real ones
             "seed": cell["seed"],
             "k": cell.get("k"),
             "model": cell["model"]["name"],

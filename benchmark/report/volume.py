@@ -22,20 +22,20 @@ import pandas as pd
 from benchmark.report.collect import StudyData, endpoint_column
 from benchmark.report.design import GROUP_KEYS, MixedDesignError, seed_series
 from benchmark.stats import mean_ci, paired_summary
-from benchmark.stats.volume import VOLUME_N_BOOT, describe_v, marginal_gain, volume_fit
+from benchmark.stats.volume import PARAMS, VOLUME_N_BOOT, describe_v, marginal_gain, n_params, volume_fit
 
 __all__ = ["volume_curves", "detection_volume_curves", "volume_tables", "declared_fit", "CURVE_HEADERS",
            "FIT_HEADERS", "FORMULAS"]
 
 FORMULAS = {"saturating": "a + b (1 − exp(−v / c))", "log": "a + b ln(1 + v / c)",
-            "peak": "a + b (v / c) exp(1 − v / c)"}
-CURVE_HEADERS = {"generator": "generator", "volume": "added images", "n_seeds": "seeds", "reference": "reference arm",
+            "peak": "a + b (v / c) exp(1 − v / c)", "saturating_linear": "a + b (1 − exp(−v / c)) − d v"}
+CURVE_HEADERS = {"generator": "generator", "share": "share of the class's draws", "volume": "added images", "n_seeds": "seeds", "reference": "reference arm",
                  "reference_added": "reference added", **{f"{a}_{s}": f"{a} {t}" for a in ("real", "synthetic", "ref")
                                                           for s, t in (("mean", "mean (%)"), ("lo", "CI low"),
                                                                        ("hi", "CI high"))},
                  "gain_pp": "synthetic − reference (pp)", "gain_lo": "gain CI low", "gain_hi": "gain CI high"}
 FIT_HEADERS = {"generator": "generator", "curve": "curve", "fit": "fit", "formula": "f(v)", "n_seeds": "seeds",
-               "volumes": "volumes", **{f"{p}{s}": f"{p}{t}" for p in "abc" for s, t in (("", ""), ("_lo", " CI low"),
+               "volumes": "volumes", **{f"{p}{s}": f"{p}{t}" for p in PARAMS for s, t in (("", ""), ("_lo", " CI low"),
                                                                                         ("_hi", " CI high"))},
                "slope_at_max": "gain per image at max (pp)", "threshold_pp": "threshold (pp/image)",
                "diminishing_v": "V (images)", "diminishing_v_lo": "V CI low", "diminishing_v_hi": "V CI high",
@@ -84,8 +84,18 @@ def volume_curves(data: StudyData) -> list[dict]:
                     "reference_added": int(pok["n_added"].iloc[0]) if len(pok) else math.nan}
             if len(points) >= 2:
                 out.append({"key": {c: key[c] for c in GROUP_KEYS}, "generator": gen, "reference": "placebo",
+                            "share": _one_share(gen, [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]),
                             "real": _series(arms.get("real", frame.iloc[0:0]), "real", metric), "points": points})
     return out
+
+
+def _one_share(gen: str, frames: list[pd.DataFrame]) -> float | None:
+    """The `synthetic.share` of a curve's synthetic runs: one dose per curve, or the points are not comparable."""
+    shares = {None if pd.isna(v) else float(v) for f in frames if "share" in f for v in f["share"]}
+    if len(shares) > 1:
+        raise MixedDesignError(f"{gen}: synthetic runs under synthetic.share values {sorted(shares, key=str)} in one "
+                               "volume curve; expected one share per curve (one study per share)")
+    return shares.pop() if shares else None
 
 
 def detection_volume_curves(frame: pd.DataFrame, metric: str = "hardest_ap50_95") -> list[dict]:
@@ -123,7 +133,7 @@ def curve_rows(c: dict) -> list[dict]:
         p = c["points"][v]
         seeds = sorted(set(p["synthetic"]) & set(p["reference"]))
         s = paired_summary([p["synthetic"][k] - p["reference"][k] for k in seeds])
-        row = {**c["key"], "generator": c["generator"], "volume": v, "n_seeds": len(seeds),
+        row = {**c["key"], "generator": c["generator"], "share": c.get("share"), "volume": v, "n_seeds": len(seeds),
                "reference": c["reference"], "reference_added": p["reference_added"]}
         for name, vals in (("real", real), ("synthetic", _ci_pp(p["synthetic"].values())),
                            ("ref", _ci_pp(p["reference"].values()))):
@@ -149,13 +159,14 @@ def fit_row(c: dict, arm: str, model: str, threshold_pp: float, rng: np.random.G
     name = c["reference"] if arm == "reference" else arm
     row = {**c["key"], "generator": c["generator"], "curve": name, "fit": model, "formula": FORMULAS[model],
            "n_seeds": int(vals.shape[0]), "volumes": ", ".join(f"{int(v)}" for v in vols)}
-    if vals.shape[0] < 2 or vols.size < 3:
-        return row | {"diminishing": "no fit: fewer than 3 volumes or 2 seeds with every volume", "_fit": None}
+    k = n_params(model)
+    if vals.shape[0] < 2 or vols.size < k:
+        return row | {"diminishing": f"no fit: fewer than {k} volumes or 2 seeds with every volume", "_fit": None}
     f = volume_fit(vols, vals, model, threshold_pp / 100.0, rng, n_boot)
-    for p in "abc":  # a and b in pp of the endpoint, c in images
+    for p in PARAMS[:k]:  # a and b in pp of the endpoint, c in images, d in pp per image
         scale = 1.0 if p == "c" else 100.0
         row |= {p: scale * f[p], f"{p}_lo": scale * f[f"{p}_lo"], f"{p}_hi": scale * f[f"{p}_hi"]}
-    row["slope_at_max"] = 100.0 * float(marginal_gain(f["v_max"], (f["a"], f["b"], f["c"]), model))
+    row["slope_at_max"] = 100.0 * float(marginal_gain(f["v_max"], [f[p] for p in PARAMS[:k]], model))
     row |= {"threshold_pp": threshold_pp, "diminishing_v": f["diminishing_v"],
             "diminishing_v_lo": f["diminishing_v_lo"], "diminishing_v_hi": f["diminishing_v_hi"],
             "lof_F": f["lof_F"], "lof_p": f["lof_p"], "c_at_bound": f["c_at_bound"],

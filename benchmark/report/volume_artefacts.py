@@ -136,7 +136,9 @@ def volume_lines(paths: dict[str, Path]) -> list[str]:
         if f"{stem}_fit_csv" not in paths:
             continue
         curve, fit = pd.read_csv(paths[f"{stem}_curve_csv"]), pd.read_csv(paths[f"{stem}_fit_csv"])
-        out.append(f"volume curve ({stem}_curve.csv; %, 95 % t CI over seeds):")
+        shares = sorted({float(v) for v in curve.get("share", pd.Series(dtype=float)).dropna()})
+        dose = f"; added images at a fixed {shares[0]:g} of their class's draws" if len(shares) == 1 else ""
+        out.append(f"volume curve ({stem}_curve.csv; %, 95 % t CI over seeds{dose}):")
         for r in curve.itertuples():
             out.append(f"  {r.generator} v={r.volume:>4}: real {r.real_mean:.1f}  synthetic {r.synthetic_mean:.1f} "
                        f"[{r.synthetic_lo:.1f}, {r.synthetic_hi:.1f}]  {r.reference} {r.ref_mean:.1f} [{r.ref_lo:.1f}, "

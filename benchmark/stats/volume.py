@@ -7,7 +7,11 @@ Models (``volume_curve.fit`` in the config, recorded in every record; never pick
 - ``log``:        f(v) = a + b ln(1 + v/c);    f'(v) = b / (c + v);      f' < t from v = b/t − c;
 - ``peak``:       f(v) = a + b (v/c) e^(1 − v/c); f'(v) = (b/c) e^(1 − v/c) (1 − v/c); f' < t from
                   v = c (1 − W₀(t c / b)) (W₀: Lambert's principal branch); for b > 0 the curve rises to its
-                  optimum a + b at v = c and falls past it: too many generated images hurt (MT crack, docs/volume.md).
+                  optimum a + b at v = c and falls past it: too many generated images hurt (MT crack, docs/volume.md);
+- ``saturating_linear``: f(v) = a + b (1 − e^(−v/c)) − d v, a saturating gain less a cost d per image (four
+                  parameters); f'(v) = (b/c) e^(−v/c) − d; f' < t from v = c ln(b / (c (t + d))); for d > 0 and
+                  b/c > d the curve rises to an optimum at v = c ln(b / (c d)) and falls past it, below its start if
+                  the data say so (which peak cannot: it returns to a from above).
 
 v is in added images, f in the endpoint's own units (a fraction for accuracy / AP), t in those units per image.
 The fit is least squares over every (seed, volume) point (scipy.optimize.curve_fit, c bounded to
@@ -26,11 +30,16 @@ from scipy import stats as _st
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import lambertw
 
-__all__ = ["MODELS", "VOLUME_N_BOOT", "curve", "marginal_gain", "fit_curve", "diminishing_volume", "optimum_volume",
+__all__ = ["MODELS", "PARAMS", "VOLUME_N_BOOT", "n_params", "curve", "curve_at", "marginal_gain", "fit_curve", "diminishing_volume", "optimum_volume",
            "volume_fit", "bootstrap_fits", "describe_v", "lack_of_fit"]
 
 VOLUME_N_BOOT = 1000  # seed-bootstrap refits per curve (each a curve_fit: 4000 would take ~10 s per curve)
-MODELS = ("saturating", "log", "peak")
+MODELS = ("saturating", "log", "peak", "saturating_linear")
+PARAMS = "abcd"  # parameter names in order; a model uses the first n_params(model)
+
+
+def n_params(model: str) -> int:
+    return 4 if model == "saturating_linear" else 3
 
 
 def _check_model(model: str) -> None:
@@ -38,21 +47,30 @@ def _check_model(model: str) -> None:
         raise ValueError(f"volume_curve.fit={model!r}; expected one of {', '.join(MODELS)}")
 
 
-def curve(v, a: float, b: float, c: float, model: str = "saturating") -> np.ndarray:
-    """f(v) of the model (v: array of volumes, shape (n,))."""
+def curve(v, a: float, b: float, c: float, model: str = "saturating", d: float = 0.0) -> np.ndarray:
+    """f(v) of the model (v: array of volumes, shape (n,)); d: saturating_linear's cost per image."""
     _check_model(model)
     v = np.asarray(v, dtype=float)
     if model == "peak":
         return a + b * (v / c) * np.exp(1 - v / c)
+    if model == "saturating_linear":
+        return a - b * np.expm1(-v / c) - d * v
     return a + b * (-np.expm1(-v / c) if model == "saturating" else np.log1p(v / c))
+
+
+def curve_at(v, params, model: str) -> np.ndarray:
+    """f(v) for a parameter vector of n_params(model) values (a, b, c[, d])."""
+    return curve(v, *params[:3], model, *params[3:4])
 
 
 def marginal_gain(v, params, model: str = "saturating") -> np.ndarray:
     """f'(v): the fitted gain per added image at volume v (endpoint units per image)."""
-    a, b, c = params
+    b, c = params[1], params[2]
     v = np.asarray(v, dtype=float)
     if model == "peak":
         return (b / c) * np.exp(1 - v / c) * (1 - v / c)
+    if model == "saturating_linear":
+        return (b / c) * np.exp(-v / c) - params[3]
     return (b / c) * np.exp(-v / c) if model == "saturating" else b / (c + v)
 
 
@@ -61,47 +79,56 @@ def diminishing_volume(params, threshold: float, model: str = "saturating") -> f
     _check_model(model)
     if threshold <= 0:
         raise ValueError(f"threshold={threshold!r}; expected a gain per image > 0")
-    a, b, c = params
+    b, c = params[1], params[2]
     if float(marginal_gain(0.0, params, model)) < threshold:
         return 0.0
+    if model == "saturating_linear":  # f' decreases to -d: below t from c ln(b / (c (t + d))), never if -d >= t
+        return float(c * math.log(b / (c * (threshold + params[3])))) if threshold + params[3] > 0 else math.inf
     if model == "peak":  # (1 − x) e^(−x) = t c / (b e) with x = v/c, i.e. w e^w = t c / b for w = 1 − x ∈ (0, 1)
         return float(c * (1 - lambertw(threshold * c / b, 0).real))
     return float(c * math.log(b / (c * threshold)) if model == "saturating" else b / threshold - c)
 
 
 def optimum_volume(params, model: str, v_max: float) -> float:
-    """The volume of the fitted optimum: c for the ``peak`` model with b > 0 when c <= v_max; ``inf`` when the
-    curve has no optimum within the tested range (b <= 0, or c beyond it: never extrapolated); NaN for the
-    monotone models or a failed fit."""
-    if model != "peak" or np.isnan(params).any():
+    """The volume of the fitted optimum: c for ``peak`` with b > 0, c ln(b / (c d)) for ``saturating_linear`` with
+    d > 0 and b/c > d, when within v_max; ``inf`` when the curve has no optimum within the tested range (it never
+    rises, never turns, or turns beyond it: never extrapolated); NaN for the monotone models or a failed fit."""
+    if model not in ("peak", "saturating_linear") or np.isnan(params).any():
         return math.nan
     b, c = params[1], params[2]
+    if model == "saturating_linear":
+        d = params[3]
+        opt = c * math.log(b / (c * d)) if d > 0 and b / c > d else math.inf
+        return float(opt) if opt <= v_max else math.inf
     return float(c) if b > 0 and c <= v_max else math.inf
 
 
-def _bounds(v: np.ndarray) -> tuple[list[float], list[float]]:
+def _bounds(v: np.ndarray, model: str = "saturating") -> tuple[list[float], list[float]]:
     pos = v[v > 0]
     vmax = float(v.max())
     lo_c = float(pos.min()) / 100 if pos.size else 1e-3
-    return [-np.inf, -np.inf, lo_c], [np.inf, np.inf, 100 * vmax]
+    extra = n_params(model) - 3  # d: unbounded
+    return [-np.inf, -np.inf, lo_c] + [-np.inf] * extra, [np.inf, np.inf, 100 * vmax] + [np.inf] * extra
 
 
 def _profile_start(v: np.ndarray, y: np.ndarray, model: str, lo_c: float, hi_c: float, n: int = 80) -> list[float]:
-    """(a, b, c) at the best of ``n`` values of c on a geometric grid over its bounds, a and b exact for each c (the
-    model is linear in them: basis 1 and curve(v, 0, 1, c)): a start near the global least-squares minimum, which a
-    single heuristic start can miss on a non-convex model (peak on a rise-and-fall curve fell into a straight line)."""
+    """(a, b, c[, d]) at the best of ``n`` values of c on a geometric grid over its bounds, the others exact for
+    each c (the model is linear in them: basis 1, curve(v, 0, 1, c) and, for d, −v): a start near the global
+    least-squares minimum, which a single heuristic start can miss on a non-convex model (peak on a rise-and-fall
+    curve fell into a straight line)."""
     best = (math.inf, None)
     for c in np.geomspace(lo_c, hi_c, n):
-        x = np.column_stack([np.ones_like(v), curve(v, 0.0, 1.0, c, model)])
+        cols = [np.ones_like(v), curve(v, 0.0, 1.0, c, model)] + ([-v] if n_params(model) == 4 else [])
+        x = np.column_stack(cols)
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)
         sse = float(((x @ coef - y) ** 2).sum())
         if sse < best[0]:
-            best = (sse, [float(coef[0]), float(coef[1]), float(c)])
+            best = (sse, [float(coef[0]), float(coef[1]), float(c)] + [float(k) for k in coef[2:]])
     return best[1]
 
 
 def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
-    """Least-squares (a, b, c) of the model to points (v_i, y_i) (1-D arrays of one length), or NaNs if the
+    """Least-squares (a, b, c[, d]) of the model to points (v_i, y_i) (1-D arrays of one length), or NaNs if the
     fit fails. Refined (scipy curve_fit) from two starts, the lower residual kept: a heuristic (a = mean at the
     smallest v, b = the range of the means, c = the median volume; for peak, the volume furthest from the first)
     and the best point of a profile over c (``_profile_start``)."""
@@ -109,9 +136,10 @@ def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
     v, y = np.asarray(v, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keep = ~np.isnan(y)
     v, y = v[keep], y[keep]
-    if np.unique(v).size < 3:
-        return np.full(3, np.nan)  # three parameters need three distinct volumes
-    lo, hi = _bounds(v)
+    k = n_params(model)
+    if np.unique(v).size < k:
+        return np.full(k, np.nan)  # k parameters need k distinct volumes
+    lo, hi = _bounds(v, model)
     means = {u: y[v == u].mean() for u in np.unique(v)}
     vs = sorted(means)
     if model == "peak":  # start at the measured extreme: the volume whose mean is furthest from the first
@@ -119,8 +147,9 @@ def fit_curve(v, y, model: str = "saturating") -> np.ndarray:
         p0 = [means[vs[0]], means[far] - means[vs[0]], min(max(far, lo[2]), hi[2])]
     else:
         p0 = [means[vs[0]], means[vs[-1]] - means[vs[0]], min(max(float(np.median(v[v > 0])), lo[2]), hi[2])]
-    f = (lambda x, a, b, c: curve(x, a, b, c, model))
-    best = (math.inf, np.full(3, np.nan))
+    p0 += [0.0] * (k - 3)  # d: no cost per image to start
+    f = (lambda x, *p: curve_at(x, p, model))
+    best = (math.inf, np.full(k, np.nan))
     for start in (p0, _profile_start(v, y, model, lo[2], hi[2])):
         try:
             with warnings.catch_warnings():
@@ -152,7 +181,7 @@ def lack_of_fit(v, y, yhat, n_params: int = 3) -> dict:
 
 
 def bootstrap_fits(volumes, values, model: str, rng: np.random.Generator, n_boot: int = VOLUME_N_BOOT) -> np.ndarray:
-    """(n_boot, 3) refitted parameters, seeds (rows of ``values``, shape (S, V)) resampled with replacement;
+    """(n_boot, n_params(model)) refitted parameters, seeds (rows of ``values``, shape (S, V)) resampled with replacement;
     draw b uses rows ``idx[b]`` of ``rng.integers(0, S, (n_boot, S))``."""
     volumes, values = np.asarray(volumes, dtype=float), np.asarray(values, dtype=float)
     s = values.shape[0]
@@ -182,7 +211,8 @@ def volume_fit(volumes, values, model: str, threshold: float, rng: np.random.Gen
         raise ValueError(f"values must be (seeds, {volumes.size} volumes); got {values.shape}")
     vmax = float(volumes.max())
     params = fit_curve(np.broadcast_to(volumes, values.shape), values, model)
-    boots = bootstrap_fits(volumes, values, model, rng, n_boot) if values.shape[0] >= 2 else np.full((0, 3), np.nan)
+    k = n_params(model)
+    boots = bootstrap_fits(volumes, values, model, rng, n_boot) if values.shape[0] >= 2 else np.full((0, k), np.nan)
     ok = boots[~np.isnan(boots).any(axis=1)]
 
     def dv(p) -> float:
@@ -192,27 +222,28 @@ def volume_fit(volumes, values, model: str, threshold: float, rng: np.random.Gen
         return v if v <= vmax else math.inf  # beyond the tested range: not reached, never extrapolated
 
     grid = np.linspace(0.0, vmax, grid_points)
-    band = np.array([curve(grid, *p, model) for p in ok]) if len(ok) else np.full((0, grid.size), np.nan)
+    band = np.array([curve_at(grid, p, model) for p in ok]) if len(ok) else np.full((0, grid.size), np.nan)
     q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
     out = {"model": model, "threshold": threshold, "n_seeds": int(values.shape[0]), "n_volumes": int(volumes.size),
            "v_max": vmax, "n_boot": int(n_boot), "n_boot_failed": int(len(boots) - len(ok)),
            "diminishing_v": dv(params), "grid": grid,
-           "fit": curve(grid, *params, model) if not np.isnan(params).any() else np.full(grid.size, np.nan),
+           "fit": curve_at(grid, params, model) if not np.isnan(params).any() else np.full(grid.size, np.nan),
            "fit_lo": np.percentile(band, q[0], axis=0) if len(ok) else np.full(grid.size, np.nan),
            "fit_hi": np.percentile(band, q[1], axis=0) if len(ok) else np.full(grid.size, np.nan)}
-    for i, name in enumerate("abc"):
-        out[name] = float(params[i])
-        out[f"{name}_lo"], out[f"{name}_hi"] = _q(ok[:, i], confidence) if len(ok) else (math.nan, math.nan)
+    for i, name in enumerate(PARAMS):  # d is NaN for the three-parameter models
+        out[name] = float(params[i]) if i < k else math.nan
+        out[f"{name}_lo"], out[f"{name}_hi"] = _q(ok[:, i], confidence) if len(ok) and i < k else (math.nan, math.nan)
     out["diminishing_v_lo"], out["diminishing_v_hi"] = _q(np.array([dv(p) for p in ok]), confidence)
     out["reached"] = bool(math.isfinite(out["diminishing_v"]))
     out["optimum_v"] = optimum_volume(params, model, vmax)
     out["optimum_v_lo"], out["optimum_v_hi"] = (_q(np.array([optimum_volume(p, model, vmax) for p in ok]), confidence)
-                                                if model == "peak" and len(ok) else (math.nan, math.nan))
+                                                if model in ("peak", "saturating_linear") and len(ok)
+                                                else (math.nan, math.nan))
     vv = np.broadcast_to(volumes, values.shape)
-    yhat = curve(vv, *params, model) if not np.isnan(params).any() else np.full(values.shape, np.nan)
-    lof = lack_of_fit(vv, values, yhat)
+    yhat = curve_at(vv, params, model) if not np.isnan(params).any() else np.full(values.shape, np.nan)
+    lof = lack_of_fit(vv, values, yhat, k)
     out |= {"lof_F": lof["F"], "lof_p": lof["p"], "lof_df1": lof["df1"], "lof_df2": lof["df2"],
-            "c_at_bound": bool(not np.isnan(params[2]) and np.isclose(params[2], _bounds(volumes)[1][2])),
+            "c_at_bound": bool(not np.isnan(params[2]) and np.isclose(params[2], _bounds(volumes, model)[1][2])),
             "rises": bool(not np.isnan(params).any() and float(marginal_gain(0.0, params, model)) > 0)}
     return out
 

@@ -140,3 +140,32 @@ def test_detection_report_writes_the_fit_beside_its_own_curve(tmp_path):
     assert list(fit["curve"]) == ["synthetic", "placebo"] and fit["volumes"].iloc[0] == "0, 10, 20, 40"
     assert paths["det_volume_fit_png"].is_file() and paths["det_volume_curve_png"].is_file()  # both figures
     assert "Volume curve fit" in paths["index_html"].read_text()
+
+
+def _write_shared(root, shares: dict[int, float]) -> None:
+    """The study of ``_write`` with each volume's synthetic and placebo runs under synthetic.share = shares[v]."""
+    for s in SEEDS:
+        write_record(root, _record("real", 0, s))
+        for v in VOLUMES:
+            for arm in ("synthetic", "placebo"):
+                r = _record(arm, v, s)
+                r["cell"]["synthetic"] = {"volume": v, "classes": None, "share": shares[v]}
+                r["run_id"] = run_id(r["cell"])
+                write_record(root, r)
+
+
+def test_a_curve_names_its_share_and_a_curve_mixing_shares_is_refused(tmp_path):
+    from benchmark.report.volume_artefacts import volume_lines
+
+    _write_shared(tmp_path / "one", {v: 0.5 for v in VOLUMES})
+    curves = volume_curves(load_study(tmp_path / "one"))
+    assert curves[0]["share"] == 0.5
+    table, fit, _ = volume_tables(curves, "saturating_linear", 0.1, n_boot=20)
+    assert set(table["share"]) == {0.5}
+    syn = fit[fit["curve"] == "synthetic"].iloc[0]
+    assert syn["formula"] == "a + b (1 − exp(−v / c)) − d v" and syn["d_lo"] <= syn["d"] <= syn["d_hi"]
+    paths = build_report(load_study(tmp_path / "one"), tmp_path / "out", n_boot=50)
+    assert "added images at a fixed 0.5 of their class's draws" in volume_lines(paths)[0]
+    _write_shared(tmp_path / "mixed", {v: (0.5 if v < 62 else 0.25) for v in VOLUMES})
+    with pytest.raises(MixedDesignError, match="synthetic.share"):
+        volume_curves(load_study(tmp_path / "mixed"))
