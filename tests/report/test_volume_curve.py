@@ -101,6 +101,7 @@ def test_report_writes_volume_tables_figure_and_html(tmp_path):
     lines = volume_lines(paths)  # what `scarce report` prints
     assert any("cutpaste v=  31" in ln and "gain" in ln for ln in lines)
     assert any(ln.startswith("  fit cutpaste/synthetic (saturating") for ln in lines)
+    assert lines[-1].startswith("  each volume is one generated set")  # the CIs are conditional on the sets
 
 
 def test_detection_uses_the_same_fit():
