@@ -145,6 +145,8 @@ class Synthetic:
     classes: Any = spec(None, class_list, CLASSES_EXPECTED)
     share: Any = spec(None, lambda v: v is None or (is_num(v) and 0 < v < 1), "null or a number in (0, 1): the "
                       "part of a target class's draws its added images get")
+    sets: Any = spec("shared", lambda v: v in ("shared", "per_seed"), "shared (one generated set for every seed) "
+                     "or per_seed (each training seed its own set: benchmark/protocol/sets.py)")
 
 
 SPLIT_NAMES = ("train", "selection", "test")

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 from benchmark.arms import ArmData
-from benchmark.audit.hook import ensure_audited
 from benchmark.config import validate
 from benchmark.protocol.cells import claim, make_cell
 from benchmark.protocol.guards import check_common, frozen_manifest, requested_seeds
 from benchmark.protocol.record import base_record, failure
+from benchmark.protocol.sets import arm_groups, audit_gate
 from benchmark.records import cell_locks, ensure_writable, run_id, write_record
 from benchmark.config.checks import ConfigError
 from benchmark.progress.events import SweepEvents
@@ -55,11 +55,11 @@ def run_cells(cfg: dict, workers: int = 1, progress: SweepEvents | None = None) 
         progress.plan(len(seeds) * len(views))
     for view in views:
         got: dict[int, dict] = {}
-        for subset_seed, group in task.seed_groups(cfg, seeds):
-            arm = task.build_arm(cfg, dataset, view, subset_seed, cache)
+        for arm_cfg, subset_seed, group in arm_groups(cfg, task, seeds):  # per_seed: a set per seed (sets.py)
+            arm = task.build_arm(arm_cfg, dataset, view, subset_seed, cache)
             check_no_synthetic_in_test(view, arm.added)
-            ensure_audited(cfg, dataset, view, arm.synthetic)  # refuses near-copies of test images (benchmark/audit)
-            got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0, progress))
+            refused = audit_gate(cfg, dataset, view, arm.synthetic)  # near-copies of test images (benchmark/audit)
+            got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0, progress, refused))
         out += [got[s] for s in seeds]
     return out
 
@@ -98,8 +98,9 @@ def checked_config(cfg: dict):
 
 
 def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: list[int], threads: int,
-               t0: float, progress: SweepEvents | None = None) -> dict[int, dict]:
-    """Lock the cells (another sweep may be on them), keep the records that exist, fit the rest."""
+               t0: float, progress: SweepEvents | None = None, refused: Exception | None = None) -> dict[int, dict]:
+    """Lock the cells (another sweep may be on them), keep the records that exist, fit the rest (or, for a
+    per-seed set the audit refused, record the refusal as the seed's failure)."""
     mhash, sdir = frozen_sha256(manifest), study_dir(cfg)  # a fold's view: the stored manifest's hash
     cells = {s: make_cell(cfg, task, mhash, arm, s, threads, manifest.get("fold")) for s in seeds}
     rids = {s: run_id(c) for s, c in cells.items()}
@@ -111,7 +112,8 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
         for batch in ([todo] if task.vectorised else [[s] for s in todo]) if todo else []:
             set_threads(threads)  # every batch starts from the cell's count (ultralytics may change it)
             started = time.perf_counter()
-            results = _fit(cfg, task, dataset, arm, manifest, batch, rids)
+            results = ({s: failure(refused) for s in batch} if refused is not None
+                       else _fit(cfg, task, dataset, arm, manifest, batch, rids))
             took = (time.perf_counter() - started) / len(batch)  # a vectorised batch: its share per seed
             for s in batch:
                 record = base_record(cfg, task, s, cells[s], manifest, dataset, arm, threads)

@@ -32,4 +32,4 @@ def synthetic_info(arm: ArmData) -> dict | None:
 def failure(e: BaseException) -> dict:
     """The record fields of a failed fit: the exception's type, message and traceback."""
     return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e) or type(e).__name__,
-                                          "traceback": traceback.format_exc()}}
+                                          "traceback": "".join(traceback.format_exception(e))}}

@@ -29,6 +29,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "synthetic_key": cell.get("synthetic_key"),
             "curation": (cell.get("curation") or {}).get("name"),  # None: no pool (curation=none, or before it)
             "share": (cell.get("synthetic") or {}).get("share"),  # None: added images drawn like real ones
+            "sets": (cell.get("synthetic") or {}).get("sets") or "shared",  # per_seed: a set per training seed
             "seed": cell["seed"],
             "k": cell.get("k"),
             "model": cell["model"]["name"],

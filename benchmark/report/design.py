@@ -9,7 +9,9 @@ one design of training data:
 
 - ``synthetic[g]`` — generator g's set; ``synthetic[g#key]`` when g delivered several different sets
   (another volume, another generator seed) in the same group; ``synthetic[g@s]`` — g's set curated by
-  selector s (N kept of an r·N pool: benchmark/curation), each selector its own arm;
+  selector s (N kept of an r·N pool: benchmark/curation), each selector its own arm; under
+  ``synthetic.sets=per_seed`` (each seed its own set: benchmark/protocol/sets.py) one label is every seed's set
+  of one delivered size, ``synthetic[g#n=8]`` where g delivered several sizes;
 - ``placebo[g]`` — the placebo runs whose duplicated class counts equal what g's set delivered (the
   placebo is count-matched to the delivery: :func:`matched_placebo`, the one rule used by Table 1, the
   comparisons and the leaderboard); ``placebo[g+h]`` when g and h delivered the same counts (one
@@ -78,16 +80,33 @@ def _one_set_per_seed(rows: pd.DataFrame) -> pd.Series:
     return rows.groupby(["source", "synthetic_key"])["seed"].nunique().groupby(level=0).max() == 1
 
 
+def _per_seed(rows: pd.DataFrame) -> pd.Series:
+    """Per run: True where its set is its seed's own by declaration (``synthetic.sets=per_seed``)."""
+    return rows["sets"].eq("per_seed") if "sets" in rows else pd.Series(False, index=rows.index)
+
+
+def count_text(added_key: str) -> str:
+    """An added-counts key as a label: ``8`` for one class, ``crack:8+free:4`` for several."""
+    counts = json.loads(added_key)
+    return str(sum(counts.values())) if len(counts) == 1 else "+".join(f"{c}:{n}" for c, n in counts.items())
+
+
 def _synthetic_labels(rows: pd.DataFrame) -> pd.Series:
     """``synthetic[g]``, or ``synthetic[g#key6]`` where one generator delivered several sets (per-seed sets of a
-    few-shot group are one set: :func:`_one_set_per_seed`); g is :func:`source_of` (``g@s`` when curated)."""
+    few-shot group are one set: :func:`_one_set_per_seed`), or ``synthetic[g#n=…]`` per delivered size of
+    declared per-seed sets; g is :func:`source_of` (``g@s`` when curated)."""
     rows = rows.assign(source=source_of(rows))
-    keys_per_gen = rows.groupby("source")["synthetic_key"].nunique()
-    per_seed = _one_set_per_seed(rows)
-    def label(g, key):
+    declared = _per_seed(rows)
+    shared, own = rows[~declared], rows[declared]
+    keys_per_gen = shared.groupby("source")["synthetic_key"].nunique().add(
+        own.groupby("source")["added_key"].nunique(), fill_value=0)
+    per_seed = _one_set_per_seed(shared)
+    def label(g, key, added, mine):
         several = keys_per_gen.get(g, 1) > 1 and not per_seed.get(g, False)
-        return f"synthetic[{g}#{str(key)[:6]}]" if several else f"synthetic[{g}]"
-    return pd.Series([label(g, k) for g, k in zip(rows["source"], rows["synthetic_key"])], index=rows.index)
+        tag = f"n={count_text(added)}" if mine else str(key)[:6]
+        return f"synthetic[{g}#{tag}]" if several else f"synthetic[{g}]"
+    return pd.Series([label(*t) for t in zip(rows["source"], rows["synthetic_key"], rows["added_key"], declared)],
+                     index=rows.index)
 
 
 def label_arms(rows: pd.DataFrame) -> pd.Series:
@@ -98,15 +117,15 @@ def label_arms(rows: pd.DataFrame) -> pd.Series:
     placebo = rows[rows["arm"] == "placebo"]
     if placebo.empty:
         return out
-    owners: dict[str, list[str]] = {}
+    owners: dict[tuple[str, bool], list[str]] = {}  # (delivered counts, per-seed sets) -> the labels delivering them
     for lab, srows in syn.groupby(out.loc[syn.index], sort=True):
         key = _delivered(srows)
         if key is not None:
-            owners.setdefault(key, []).append(lab[len("synthetic["):-1])
-    for key, prow in placebo.groupby("added_key", sort=True):
-        gens = owners.get(key)
+            owners.setdefault((key, bool(_per_seed(srows).any())), []).append(lab[len("synthetic["):-1])
+    for (key, mine), prow in placebo.groupby([placebo["added_key"], _per_seed(placebo)], sort=True):
+        gens = owners.get((key, bool(mine)))
         out.loc[prow.index] = (f"placebo[{'+'.join(gens)}]" if gens else
-                               f"placebo[n={sum(json.loads(key).values())}]")
+                               f"placebo[n={sum(json.loads(key).values())}{';per_seed' if mine else ''}]")
     return out
 
 

@@ -29,7 +29,8 @@ __all__ = ["volume_curves", "detection_volume_curves", "volume_tables", "declare
 
 FORMULAS = {"saturating": "a + b (1 − exp(−v / c))", "log": "a + b ln(1 + v / c)",
             "peak": "a + b (v / c) exp(1 − v / c)", "saturating_linear": "a + b (1 − exp(−v / c)) − d v"}
-CURVE_HEADERS = {"generator": "generator", "share": "share of the class's draws", "volume": "added images", "n_seeds": "seeds", "reference": "reference arm",
+CURVE_HEADERS = {"generator": "generator", "share": "share of the class's draws", "sets": "generated sets",
+                 "volume": "added images", "n_seeds": "seeds", "reference": "reference arm",
                  "reference_added": "reference added", **{f"{a}_{s}": f"{a} {t}" for a in ("real", "synthetic", "ref")
                                                           for s, t in (("mean", "mean (%)"), ("lo", "CI low"),
                                                                        ("hi", "CI high"))},
@@ -85,6 +86,7 @@ def volume_curves(data: StudyData) -> list[dict]:
             if len(points) >= 2:
                 out.append({"key": {c: key[c] for c in GROUP_KEYS}, "generator": gen, "reference": "placebo",
                             "share": _one_share(gen, [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]),
+                            "sets": _sets(gen, [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]),
                             "real": _series(arms.get("real", frame.iloc[0:0]), "real", metric), "points": points})
     return out
 
@@ -96,6 +98,13 @@ def _one_share(gen: str, frames: list[pd.DataFrame]) -> float | None:
         raise MixedDesignError(f"{gen}: synthetic runs under synthetic.share values {sorted(shares, key=str)} in one "
                                "volume curve; expected one share per curve (one study per share)")
     return shares.pop() if shares else None
+
+
+def _sets(gen: str, frames: list[pd.DataFrame]) -> str:
+    """``per_seed`` where every point's sets are their seed's own (``synthetic.sets``), else ``shared``: one set
+    per volume, whose CIs miss set-to-set variation (docs/volume.md)."""
+    sets = {str(v) for f in frames if "sets" in f for v in f["sets"]}
+    return "per_seed" if sets == {"per_seed"} else "shared"
 
 
 def detection_volume_curves(frame: pd.DataFrame, metric: str = "hardest_ap50_95") -> list[dict]:
@@ -133,7 +142,8 @@ def curve_rows(c: dict) -> list[dict]:
         p = c["points"][v]
         seeds = sorted(set(p["synthetic"]) & set(p["reference"]))
         s = paired_summary([p["synthetic"][k] - p["reference"][k] for k in seeds])
-        row = {**c["key"], "generator": c["generator"], "share": c.get("share"), "volume": v, "n_seeds": len(seeds),
+        row = {**c["key"], "generator": c["generator"], "share": c.get("share"), "sets": c.get("sets", "shared"),
+               "volume": v, "n_seeds": len(seeds),
                "reference": c["reference"], "reference_added": p["reference_added"]}
         for name, vals in (("real", real), ("synthetic", _ci_pp(p["synthetic"].values())),
                            ("ref", _ci_pp(p["reference"].values()))):

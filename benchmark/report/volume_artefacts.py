@@ -151,6 +151,10 @@ def volume_lines(paths: dict[str, Path]) -> list[str]:
                        f"[{r['a_lo']:.1f}, {r['a_hi']:.1f}], b = {r['b']:.1f} [{r['b_lo']:.1f}, {r['b_hi']:.1f}], "
                        f"c = {r['c']:.1f} [{r['c_lo']:.1f}, {r['c_hi']:.1f}]; lack-of-fit p = {r['lof_p']:.2g}; "
                        f"{r['diminishing']}")
-        out.append("  each volume is one generated set: the CIs and the lack-of-fit test count seed-to-seed noise "
-                   "only, not set-to-set variation (another generator seed's sets measure it: docs/volume.md)")
+        if set(curve.get("sets", pd.Series(["shared"]))) == {"per_seed"}:
+            out.append("  each seed trained on its own generated set at every volume (synthetic.sets=per_seed): the "
+                       "CIs and the lack-of-fit test include set-to-set variation")
+        else:
+            out.append("  each volume is one generated set: the CIs and the lack-of-fit test count seed-to-seed noise "
+                       "only, not set-to-set variation (synthetic.sets=per_seed measures it: docs/volume.md)")
     return out

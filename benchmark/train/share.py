@@ -36,6 +36,8 @@ def share_weights(labels: list[str], n_added: int, share: float | None) -> np.nd
 
 
 def synthetic_cell(synthetic_cfg: dict) -> dict:
-    """The `synthetic` part of a cell: `share` only when set, so every cell recorded before it keeps its run ID."""
-    return {k: v for k, v in synthetic_cfg.items() if not (k == "share" and v is None)}
+    """The `synthetic` part of a cell: `share` only when set and `sets` only when not `shared` (the defaults), so
+    every cell recorded before them keeps its run ID."""
+    return {k: v for k, v in synthetic_cfg.items()
+            if not (k == "share" and v is None) and not (k == "sets" and v in (None, "shared"))}
 
