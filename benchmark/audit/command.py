@@ -2,6 +2,7 @@
 
     scarce audit path/to/delivery --dataset magnetic_tile        # a folder with manifest.csv: every image
     scarce audit cutpaste synthetic.volume=40 --dataset demo     # a generator (name or YAML): the set a run gets
+    scarce audit cutpaste synthetic.sets=per_seed seed=3 --dataset demo   # the set of training seed 3
     scarce audit --calibrate --dataset demo                      # propose thresholds from the train split
     scarce audit det_cutpaste --dataset demo_det --detector last.pt   # detection: positional fidelity
 """
@@ -37,6 +38,10 @@ def synthetic_items(target: str, cfg: dict, dataset, manifest: dict):
         gen_cfg = cfg["generator"]
     else:
         gen_cfg = _config(dataset.name, [f"generator={target}"])["generator"]
+    if (cfg.get("synthetic") or {}).get("sets") == "per_seed":  # the set that training seed `seed` trains on
+        from benchmark.protocol.sets import set_seed
+
+        gen_cfg = {**gen_cfg, "seed": set_seed(int(gen_cfg.get("seed") or 0), int(cfg["seed"]))}
     arm = build_arm("synthetic", dataset, train, file_hashes(manifest, "train"), manifest["hardest"]["class"],
                     gen_cfg, cfg["synthetic"], cache, curation_of(cfg))  # curation=<name>: the curated set
     return arm.synthetic

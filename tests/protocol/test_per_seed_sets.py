@@ -7,6 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from benchmark.arms import generated_arm
+from benchmark.audit.command import synthetic_items
 from benchmark.audit.hook import AuditRefused
 from benchmark.cli import compose_config
 from benchmark.config.checks import ConfigError
@@ -74,6 +75,9 @@ def test_each_seed_trains_on_its_own_set_and_its_own_placebo(study):  # noqa: F8
         assert r["cell"]["synthetic_key"] == want.synthetic.key and r["cell"]["synthetic"]["sets"] == "per_seed"
         assert p["cell"]["placebo_seed"] == set_seed(3, s) and p["added_counts"] == r["added_counts"]
         assert r["config"]["generator"]["seed"] == 3  # the record keeps the declared base seed
+        by_hand = synthetic_items("cutpaste", {**cfg, "seed": s, "synthetic": {**cfg["synthetic"], "sets": "per_seed"}},
+                                  ds, manifest)  # `scarce audit cutpaste synthetic.sets=per_seed seed=s`
+        assert by_hand.key == want.synthetic.key
     assert syn[0]["cell"]["synthetic_key"] != syn[1]["cell"]["synthetic_key"]
     assert shared[0]["cell"]["synthetic_key"] == shared[1]["cell"]["synthetic_key"]
     assert "sets" not in shared[0]["cell"]["synthetic"]  # shared cells: the run IDs recorded before `sets`
