@@ -58,7 +58,7 @@ def run_cells(cfg: dict, workers: int = 1, progress: SweepEvents | None = None) 
         for arm_cfg, subset_seed, group in arm_groups(cfg, task, seeds):  # per_seed: a set per seed (sets.py)
             arm = task.build_arm(arm_cfg, dataset, view, subset_seed, cache)
             check_no_synthetic_in_test(view, arm.added)
-            refused = audit_gate(cfg, dataset, view, arm.synthetic)  # near-copies of test images (benchmark/audit)
+            refused = audit_gate(cfg, dataset, view, arm.synthetic, group)  # near-copies of test images (benchmark/audit)
             got.update(_run_group(cfg, task, dataset, view, arm, group, threads, t0, progress, refused))
         out += [got[s] for s in seeds]
     return out

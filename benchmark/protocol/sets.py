@@ -51,7 +51,7 @@ def arm_groups(cfg: dict, task, seeds: list[int]) -> list[tuple[dict, int | None
             for sub, g in groups for s in g]
 
 
-def audit_gate(cfg: dict, dataset, manifest: dict, syn) -> AuditRefused | None:
+def audit_gate(cfg: dict, dataset, manifest: dict, syn, seeds: list[int]) -> AuditRefused | None:
     """Audit the arm's set (benchmark/audit/hook.py). A refused per-seed set is returned, to be recorded as its
     seed's failure; a refused shared set raises (the whole job would train on it)."""
     try:
@@ -59,6 +59,6 @@ def audit_gate(cfg: dict, dataset, manifest: dict, syn) -> AuditRefused | None:
     except AuditRefused as e:
         if not per_seed(cfg):
             raise
-        log.warning("seed %s: its own synthetic set is refused; the cell records the refusal: %s", cfg.get("seed"), e)
+        log.warning("seed %s: its own synthetic set is refused; the cell records the refusal: %s", seeds[0], e)
         return e
     return None

@@ -83,7 +83,7 @@ def test_each_seed_trains_on_its_own_set_and_its_own_placebo(study):  # noqa: F8
     assert "sets" not in shared[0]["cell"]["synthetic"]  # shared cells: the run IDs recorded before `sets`
 
 
-def test_a_refused_per_seed_set_fails_its_own_seed_only(study, monkeypatch):  # noqa: F811
+def test_a_refused_per_seed_set_fails_its_own_seed_only(study, monkeypatch, caplog):  # noqa: F811
     import benchmark.protocol.sets as sets
 
     over, _ = study
@@ -100,6 +100,7 @@ def test_a_refused_per_seed_set_fails_its_own_seed_only(study, monkeypatch):  # 
     assert [r["status"] for r in recs] == ["ok", "failed", "ok"]
     assert recs[1]["error"]["type"] == "AuditRefused" and calls[1] in recs[1]["error"]["message"]
     assert "AuditRefused" in recs[1]["error"]["traceback"]
+    assert "seed 2: its own synthetic set is refused" in caplog.text  # the log names the seed, not the default
     calls.clear()
     with pytest.raises(AuditRefused):  # a shared set would be every seed's: the job stops
         monkeypatch.setattr(sets, "ensure_audited", lambda *a: (_ for _ in ()).throw(AuditRefused("refused")))
