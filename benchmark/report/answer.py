@@ -36,7 +36,7 @@ def verdict_words(verdict: str, lo, hi, p, n, rule: DecisionRule) -> str:
     if verdict == "not tested":
         few = not finite(n) or n < rule.min_seeds
         return f"{fmt_num(n, '.0f')} seeds, fewer than the rule's {rule.min_seeds}" if few else \
-            "fewer than 2 independent test units: no verdict is given"
+            f"fewer than {rule.min_units} independent test units: no verdict is given"
     if rule.ci is not None and not finite(lo, hi):
         return f"no {level} could be computed"
     if rule.ci is not None and lo <= 0 <= hi:

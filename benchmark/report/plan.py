@@ -105,7 +105,7 @@ def _row(design: str, images: int, sizes: list[int], endpoint: str, n: int, res:
     return {"design": design, "test_images": images, "groups": len(sizes), "endpoint": endpoint, "seeds": n,
             "mde_pp": res["mde_pp"], "rate": res["rate"], "mc_se": res["se"],
             "warning": "" if res["mde_pp"] <= target else (
-                "not tested (< 2 units)" if res.get("not_tested") else f"MDE > {target:g} pp" + (
+                res["not_tested"] if res.get("not_tested") else f"MDE > {target:g} pp" + (
                     "" if math.isfinite(res["mde_pp"]) else "; no δ <= 100 pp reaches the power (best rate shown)"))}
 
 
@@ -119,8 +119,9 @@ def plan_table(side: dict, manifest: dict, seeds: list[int], folds: list[int], e
             images, sizes = design_sizes(manifest, k)
             design = "single split" if k == 1 else f"{k}-fold cross-fit"
             for n in seeds:
-                if len(sizes) < 2 and rule.generalises:
-                    res = {"mde_pp": math.inf, "rate": math.nan, "se": math.nan, "not_tested": True}
+                if len(sizes) < rule.min_units and rule.generalises:
+                    res = {"mde_pp": math.inf, "rate": math.nan, "se": math.nan,
+                           "not_tested": f"not tested (< {rule.min_units} units)"}
                 else:
                     res = mde(values, units, sizes, n, [seed, e_i, k, n], rule=rule, n_sims=n_sims)
                 rows.append(_row(design, images, sizes, endpoint, n, res, rule.target_effect_pp))
@@ -178,7 +179,11 @@ def sweep_warning(plain: dict, n_seeds: int, n_sims: int = 400) -> str | None:
         return None
     values, units = hardest_values(side, manifest["hardest"]["class"], endpoint)
     images, sizes = design_sizes(manifest, n_folds(manifest))  # a K-fold manifest's study tests the union
-    rate = 0.0 if len(sizes) < 2 else detection_rate(values, units, sizes, n_seeds, rule.target_effect_pp / 100,
+    if len(sizes) < rule.min_units:  # the rule gives this design no verdict at all (benchmark/stats/decision.py)
+        return (f"plan: this design ({images} hardest-class test images in {len(sizes)} groups) has fewer than the "
+                f"rule's {rule.min_units} independent test units: every comparison will be 'not tested'; a K-fold "
+                f"split tests more of the class's units (docs/folds.md)")
+    rate = detection_rate(values, units, sizes, n_seeds, rule.target_effect_pp / 100,
                                                        0, n_sims=n_sims, rule=rule)[0]
     if rate >= rule.power:
         return None

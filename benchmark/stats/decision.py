@@ -6,8 +6,11 @@ That test treats seeds *and* independent test units (images, or near-duplicate g
 is grouped) as random draws, so the verdict is about new seeds and new test images like these. A
 seed-level rule (``p="p_holm", ci="t"``) speaks only for the particular frozen test images: a
 generator that helps some of them and hurts others is called a gain up to 26–62 % of the time under
-it. A design below ``min_seeds`` seeds (or, for a rule that generalises, below 2 independent units)
-gets no verdict at all: "not tested".
+it. A design below ``min_seeds`` seeds (or, for a rule that generalises, below ``min_units`` = 4 independent
+units) gets no verdict at all: "not tested". Why 4: with 2 units the unit component has 1 df; where the units
+happen to agree its estimate is ≤ 0, the test falls back to the seed-level t, and under the null it calls a
+difference 10–12 % of the time at α = 0.05 (15 seeds); 3 units give 5.6–7.2 %, 4 units 5.4–6.0 %, 11 units
+4.7–5.6 % (tests/stats/test_min_units.py simulates it).
 """
 from __future__ import annotations
 
@@ -36,7 +39,9 @@ UNIT_AWARE = {"cross_p_holm", "cross_p", "cross", "hierarchical"}  # statistics 
 class DecisionRule:
     """``p`` names the p value (a key of :data:`P_KEYS`), ``ci`` the interval (a key of :data:`CI_KEYS`
     or ``None`` for none), computed at level 100(1 − α) %. ``min_seeds``: fewer paired seeds give "not
-    tested". ``min_effect_pp`` optionally requires |mean| ≥ that many percentage points.
+    tested", and so do fewer than ``min_units`` independent test units for a rule that generalises (its
+    false-positive rate exceeds α below 4: module docstring). ``min_effect_pp`` optionally requires
+    |mean| ≥ that many percentage points.
     ``target_effect_pp`` and ``power`` are the planning figures stated before the data: the report's
     "seeds needed" is the seeds for ``power`` to detect ``target_effect_pp`` under this rule's α."""
 
@@ -44,6 +49,7 @@ class DecisionRule:
     p: str = "cross_p_holm"
     ci: str | None = "cross"
     min_seeds: int = 5
+    min_units: int = 4
     min_effect_pp: float = 0.0
     target_effect_pp: float = 10.0
     power: float = 0.8
@@ -57,6 +63,8 @@ class DecisionRule:
             raise ValueError(f"DecisionRule.alpha is {self.alpha}; expected 0 < alpha < 1")
         if int(self.min_seeds) != self.min_seeds or self.min_seeds < 2:
             raise ValueError(f"DecisionRule.min_seeds is {self.min_seeds}; expected an integer >= 2")
+        if int(self.min_units) != self.min_units or self.min_units < 2:
+            raise ValueError(f"DecisionRule.min_units is {self.min_units}; expected an integer >= 2")
         if not 0.0 < self.power < 1.0 or not self.target_effect_pp > 0:
             raise ValueError(f"DecisionRule power={self.power}, target_effect_pp={self.target_effect_pp}; "
                              "expected 0 < power < 1 and a positive target effect")
@@ -85,7 +93,8 @@ class DecisionRule:
             parts.append(f"{100 * self.confidence:g} % {CI_NAMES[self.ci]} interval of the mean difference excludes 0")
         if self.min_effect_pp:
             parts.append(f"|mean difference| ≥ {self.min_effect_pp:g} pp")
-        need = f"at least {self.min_seeds} paired seeds" + (" and 2 independent test units" if self.generalises else "")
+        need = f"at least {self.min_seeds} paired seeds" + (
+            f" and {self.min_units} independent test units" if self.generalises else "")
         return " and ".join(parts) + f"; {need}, else 'not tested'"
 
     def population(self, n_images: int | None = None, n_units: int | None = None) -> str:
@@ -103,7 +112,7 @@ def decide(mean, p, ci_low, ci_high, rule: DecisionRule = DecisionRule(), n_seed
            n_units=None) -> np.ndarray:
     """Vectorised verdicts: arrays of mean difference (fraction), p, CI bounds → array of strings.
 
-    ``n_seeds`` / ``n_units`` (optional arrays): below ``rule.min_seeds`` seeds, or below 2 units for a
+    ``n_seeds`` / ``n_units`` (optional arrays): below ``rule.min_seeds`` seeds, or ``rule.min_units`` units for a
     rule that generalises, the verdict is "not tested". Otherwise anything missing (NaN p or CI) is
     "no evidence". ``ci_low``/``ci_high`` are ignored when ``rule.ci`` is None.
     """
@@ -122,7 +131,7 @@ def decide(mean, p, ci_low, ci_high, rule: DecisionRule = DecisionRule(), n_seed
         if n_seeds is not None:
             out[np.broadcast_to(~(np.asarray(n_seeds, float) >= rule.min_seeds), out.shape)] = VERDICTS[3]
         if n_units is not None and rule.generalises:
-            out[np.broadcast_to(~(np.asarray(n_units, float) >= 2), out.shape)] = VERDICTS[3]
+            out[np.broadcast_to(~(np.asarray(n_units, float) >= rule.min_units), out.shape)] = VERDICTS[3]
     return out
 
 

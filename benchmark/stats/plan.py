@@ -93,6 +93,9 @@ def mde(values, sel_units, sizes, n_seeds: int, seed, *, rule: DecisionRule = De
     ceiling it is concentrated on the hard units and a rule that generalises over units sees that spread.
     ``{"mde_pp", "rate", "se", "reached"}``; ``mde_pp`` is ``math.inf`` (``rate``: the best rate seen)
     when no coarse point up to ``max_pp`` (or one step past the pilots' room, where nothing changes) does."""
+    if rule.generalises and np.asarray(sizes).size < rule.min_units:  # "not tested" whatever δ: nothing to find
+        return {"mde_pp": math.inf, "rate": 0.0, "se": 0.0, "reached": False}
+
     def rate(k: int) -> tuple[float, float]:
         return detection_rate(values, sel_units, sizes, n_seeds, k * step_pp / 100.0, seed, rule=rule, **kwargs)
 

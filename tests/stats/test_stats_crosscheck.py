@@ -386,12 +386,12 @@ def generalises(rule) -> bool:
 
 
 def ref_rule(mean, p, lo, hi, rule, n_seeds="absent", n_units="absent") -> str:
-    """The documented rule in plain Python: "not tested" below min_seeds (or < 2 units for a rule that
+    """The documented rule in plain Python: "not tested" below min_seeds (or < min_units units for a rule that
     generalises); else a gain / harm when p < α, the CI excludes 0 (if the rule reads one) and |mean| is
     at least min_effect_pp; anything missing is "no evidence"."""
     if n_seeds != "absent" and not (n_seeds >= rule.min_seeds):
         return "not tested"
-    if n_units != "absent" and generalises(rule) and not (n_units >= 2):
+    if n_units != "absent" and generalises(rule) and not (n_units >= rule.min_units):
         return "not tested"
     sig = p < rule.alpha
     if rule.ci is not None:
