@@ -3,8 +3,8 @@
 The result is cached next to the set's cache entries, at
 `<cache_root>/synthetic/<dataset>/audit-<generator>-<set key>/<audit key>/audit.json`, where the audit key
 hashes the set's `content_sha256`, the test split's manifest hash, the audit config (model and
-thresholds; `allow_contamination` is not part of it: it decides what to do with the result, not the result)
-and the functional audit's version (an audit cached before the discriminator / PRDC / label-fidelity figures
+thresholds; `allow_contamination` is not part of it: it decides what to do with the result, not the result),
+the keypoint matcher's version and the functional audit's version (an audit cached before the discriminator / PRDC / label-fidelity figures
 is recomputed, not reused without them).
 """
 from __future__ import annotations
@@ -18,6 +18,9 @@ from benchmark.audit.functional import FUNCTIONAL_VERSION
 from benchmark.generators.base import SyntheticSet
 
 log = logging.getLogger("scarce")
+# the keypoint matcher's version (benchmark/audit/keypoints.py, not imported here: it loads OpenCV). 2: OpenCV's RNG
+# seeded before each index build and query, so audits matched with an unseeded RNG are redone, not reused
+MATCH_VERSION = 2
 
 FIDELITY_KEYS = ("mean_cosine_to_real", "real_within_cosine", "fid", "kid", "discriminator_auc", "auc_ci_low",
                  "auc_ci_high", "precision", "recall", "density", "coverage", "label_fidelity", "label_chance",
@@ -40,7 +43,7 @@ def audit_key(syn: SyntheticSet, manifest: dict, audit_cfg: dict) -> str:
     blob = json.dumps({"content": syn.content_sha256, "test": test_split_sha256(manifest),
                        "model": audit_cfg.get("model"), "thresholds": audit_cfg.get("thresholds"),
                        "refuse_inherited": bool(audit_cfg.get("refuse_inherited", False)),
-                       "functional": FUNCTIONAL_VERSION},
+                       "functional": FUNCTIONAL_VERSION, "keypoint_match": MATCH_VERSION},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

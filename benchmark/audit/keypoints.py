@@ -111,6 +111,13 @@ def defect_box(mask: np.ndarray | None, f: float, shape: tuple[int, int]) -> tup
             min(float(w), (xs.max() + 1) * f + MASK_DILATE), min(float(h), (ys.max() + 1) * f + MASK_DILATE))
 
 
+# OpenCV's global RNG (cv::theRNG) draws FLANN's randomised kd-trees and RANSAC's samples. Seeded before each index
+# build and each query, a match is a function of (references, query) only: unseeded, one Magnetic Tile synthetic
+# image verified 5, 6 or 7 inliers against rebuilt indexes of the same test images, so whether the audit flagged it
+# depended on the other images of its set and on what the process had matched before.
+RNG_SEED = 0  # with it, benchmark/audit/hook.py MATCH_VERSION 2 (the audit key): unseeded audits are redone
+
+
 class ReferenceIndex:
     """Keypoints of reference images (test or train) in one FLANN index, with each image's defect box."""
 
@@ -134,6 +141,7 @@ class ReferenceIndex:
         self.owner = np.concatenate(owner) if owner else np.empty(0, np.int64)
         self.flann = None
         if len(self.desc) >= 3:
+            cv2.setRNGSeed(RNG_SEED)  # the same trees for the same references, whatever ran before
             self.flann = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
             self.flann.add([self.desc])
             self.flann.train()
@@ -145,6 +153,7 @@ class ReferenceIndex:
         if self.flann is None:
             return best
         ex_groups = {int(self.group[i]) for i in exclude}
+        cv2.setRNGSeed(RNG_SEED)  # RANSAC's draws for this query do not depend on the queries before it
         for qp, qd in query:
             if len(qd) < 2:
                 continue

@@ -69,3 +69,35 @@ def test_a_pasted_defect_is_verified_at_native_resolution():
     v, i = patches.match(Image.fromarray(host).convert("RGB"))
     assert i == 0 and v > 0.999
     assert patches.match(others[1])[0] < 0.9  # the host without the paste
+
+
+def _ambiguous_refs_and_queries():
+    """Look-alike references (one base texture, a little noise each) and noisy crops of them: many descriptors with
+    near-tied neighbours, where approximate (FLANN) search and RANSAC's draws decide the counts."""
+    rng = np.random.default_rng(11)
+    base = np.asarray(_texture(3, (192, 256)).convert("L"), np.float32)
+    refs = [Image.fromarray(np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)).convert("RGB")
+            for _ in range(8)]
+    queries = [Image.fromarray(np.clip(np.asarray(r.convert("L"), np.float32)[20:180, 30:240]
+                                       + rng.normal(0, 40, (160, 210)), 0, 255).astype(np.uint8)).convert("RGB")
+               for r in refs[:6]]
+    return [keypoints(r) for r in refs], [keypoints(q)["views"] for q in queries]
+
+
+def test_a_match_depends_on_the_references_and_the_query_only():
+    """OpenCV's global RNG draws FLANN's randomised kd-trees and RANSAC's samples. Unseeded, an image's inlier
+    count (so whether the audit flags it) depended on what the process had matched before: on Magnetic Tile one
+    synthetic image verified 5, 6 or 7 inliers against rebuilt indexes of the same test images, and flagged or
+    not depending on the other images of its set."""
+    import cv2
+
+    refs, queries = _ambiguous_refs_and_queries()
+    runs = []
+    for k in range(4):
+        cv2.setRNGSeed(1000 + k)  # another history of the process's RNG before the index is built
+        index = ReferenceIndex(refs)
+        order = list(range(len(queries)))[::(-1) ** k]  # and another order of the queries
+        got = {i: index.match(queries[i]) for i in order}
+        runs.append([got[i] for i in range(len(queries))])
+    assert all(r == runs[0] for r in runs[1:])
+    assert any(m["inliers"] > 0 for m in runs[0])  # the queries do verify: the counts compared are real ones
