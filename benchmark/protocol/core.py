@@ -106,6 +106,8 @@ def _run_group(cfg: dict, task, dataset, manifest: dict, arm: ArmData, seeds: li
     rids = {s: run_id(c) for s, c in cells.items()}
     with cell_locks(sdir, list(rids.values())):  # files named by a run ID are written only under its lock
         out = {s: rec for s, c in cells.items() if (rec := claim(cfg, sdir, c)) is not None}
+        if refused is not None:  # the audit's word stands over a record made before it refused the set
+            out = {s: rec for s, rec in out.items() if rec["status"] != "ok"}
         todo = [s for s in seeds if s not in out]
         for s in out if progress is not None else ():
             progress.cell(rids[s], "skipped", 0.0)

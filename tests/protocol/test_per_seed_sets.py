@@ -101,6 +101,10 @@ def test_a_refused_per_seed_set_fails_its_own_seed_only(study, monkeypatch, capl
     assert recs[1]["error"]["type"] == "AuditRefused" and calls[1] in recs[1]["error"]["message"]
     assert "AuditRefused" in recs[1]["error"]["traceback"]
     assert "seed 2: its own synthetic set is refused" in caplog.text  # the log names the seed, not the default
+    monkeypatch.setattr(sets, "ensure_audited", lambda *a: (_ for _ in ()).throw(AuditRefused("refused later")))
+    again = run_seeds(cfg)  # an audit that now refuses seed 1's set too: its ok record does not stand
+    assert [r["status"] for r in again] == ["failed"] * 3 and again[0]["run_id"] == recs[0]["run_id"]
+    assert again[1]["error"]["message"] == recs[1]["error"]["message"]  # a failed record is kept as it was
     calls.clear()
     with pytest.raises(AuditRefused):  # a shared set would be every seed's: the job stops
         monkeypatch.setattr(sets, "ensure_audited", lambda *a: (_ for _ in ()).throw(AuditRefused("refused")))
