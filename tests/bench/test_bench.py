@@ -121,4 +121,6 @@ def test_bench_folds_part_runs_both_designs_side_by_side(tmp_path):
     assert one["test_images"] == counts["test"]["pit"]
     assert k["test_images"] == counts["train"]["pit"] + counts["test"]["pit"]  # every non-selection pit image
     assert k["units"] == k["test_images"]  # the demo split is per image: every image its own unit
-    assert k["wall_vs_single"] == round(k["wall_s"] / one["wall_s"], 2) and one["wall_s"] > 0
+    # the ratio is of the unrounded wall times; the CSV's wall_s are rounded to 0.1 s (148.54 / 78.36 = 1.90,
+    # 148.5 / 78.4 = 1.89): equal within that rounding and the ratio's own
+    assert k["wall_vs_single"] == pytest.approx(k["wall_s"] / one["wall_s"], abs=0.01) and one["wall_s"] > 0
