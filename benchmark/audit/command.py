@@ -39,9 +39,9 @@ def synthetic_items(target: str, cfg: dict, dataset, manifest: dict):
     else:
         gen_cfg = _config(dataset.name, [f"generator={target}"])["generator"]
     if (cfg.get("synthetic") or {}).get("sets") == "per_seed":  # the set that training seed `seed` trains on
-        from benchmark.protocol.sets import set_seed
+        from benchmark.protocol.sets import seed_generator
 
-        gen_cfg = {**gen_cfg, "seed": set_seed(int(gen_cfg.get("seed") or 0), int(cfg["seed"]))}
+        gen_cfg = seed_generator(gen_cfg, int(cfg["seed"]))
     arm = build_arm("synthetic", dataset, train, file_hashes(manifest, "train"), manifest["hardest"]["class"],
                     gen_cfg, cfg["synthetic"], cache, curation_of(cfg))  # curation=<name>: the curated set
     return arm.synthetic

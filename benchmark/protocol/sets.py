@@ -21,9 +21,8 @@ from benchmark.audit.hook import AuditRefused, ensure_audited
 
 log = logging.getLogger("scarce")
 
-__all__ = ["SETS", "GENERATED_ARMS", "per_seed", "set_seed", "arm_groups", "audit_gate"]
+__all__ = ["GENERATED_ARMS", "per_seed", "set_seed", "seed_generator", "arm_groups", "audit_gate"]
 
-SETS = ("shared", "per_seed")
 GENERATED_ARMS = ("synthetic", "placebo")  # the arms whose training data a generator's set decides
 
 
@@ -39,6 +38,11 @@ def set_seed(base: int, seed: int) -> int:
     return int(np.random.SeedSequence([int(base), int(seed)]).generate_state(1)[0] >> 1)
 
 
+def seed_generator(gen_cfg: dict, seed: int) -> dict:
+    """`generator` config of training seed `seed`'s own set: the declared seed is the base of :func:`set_seed`."""
+    return {**gen_cfg, "seed": set_seed(int(gen_cfg.get("seed") or 0), seed)}
+
+
 def arm_groups(cfg: dict, task, seeds: list[int]) -> list[tuple[dict, int | None, list[int]]]:
     """[(config the arm is built from, subset seed, seeds trained on that arm)]: the task's seed groups, split
     into one group per seed with its own generator seed under `per_seed`. The config given to build the arm
@@ -46,9 +50,7 @@ def arm_groups(cfg: dict, task, seeds: list[int]) -> list[tuple[dict, int | None
     groups = task.seed_groups(cfg, seeds)
     if not per_seed(cfg):
         return [(cfg, sub, list(g)) for sub, g in groups]
-    base = int((cfg.get("generator") or {}).get("seed", 0) or 0)
-    return [({**cfg, "generator": {**cfg["generator"], "seed": set_seed(base, s)}}, sub, [s])
-            for sub, g in groups for s in g]
+    return [({**cfg, "generator": seed_generator(cfg["generator"], s)}, sub, [s]) for sub, g in groups for s in g]
 
 
 def audit_gate(cfg: dict, dataset, manifest: dict, syn, seeds: list[int]) -> AuditRefused | None:

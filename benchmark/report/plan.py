@@ -119,7 +119,7 @@ def plan_table(side: dict, manifest: dict, seeds: list[int], folds: list[int], e
             images, sizes = design_sizes(manifest, k)
             design = "single split" if k == 1 else f"{k}-fold cross-fit"
             for n in seeds:
-                if len(sizes) < rule.min_units and rule.generalises:
+                if rule.too_few_units(len(sizes)):
                     res = {"mde_pp": math.inf, "rate": math.nan, "se": math.nan,
                            "not_tested": f"not tested (< {rule.min_units} units)"}
                 else:
@@ -179,7 +179,7 @@ def sweep_warning(plain: dict, n_seeds: int, n_sims: int = 400) -> str | None:
         return None
     values, units = hardest_values(side, manifest["hardest"]["class"], endpoint)
     images, sizes = design_sizes(manifest, n_folds(manifest))  # a K-fold manifest's study tests the union
-    if len(sizes) < rule.min_units:  # the rule gives this design no verdict at all (benchmark/stats/decision.py)
+    if rule.too_few_units(len(sizes)):  # the rule gives this design no verdict at all (benchmark/stats/decision.py)
         return (f"plan: this design ({images} hardest-class test images in {len(sizes)} groups) has fewer than the "
                 f"rule's {rule.min_units} independent test units: every comparison will be 'not tested'; a K-fold "
                 f"split tests more of the class's units (docs/folds.md)")

@@ -83,10 +83,10 @@ def volume_curves(data: StudyData) -> list[dict]:
                 points[v] = {
                     "synthetic": _series(rows, lab, metric), "reference": _series(prow, plc or "", metric),
                     "reference_added": int(pok["n_added"].iloc[0]) if len(pok) else math.nan}
+            mine = [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]
             if len(points) >= 2:
                 out.append({"key": {c: key[c] for c in GROUP_KEYS}, "generator": gen, "reference": "placebo",
-                            "share": _one_share(gen, [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]),
-                            "sets": _sets(gen, [r for lab, r in syn.items() if lab.startswith(f"synthetic[{gen}")]),
+                            "share": _one_share(gen, mine), "sets": _sets(mine),
                             "real": _series(arms.get("real", frame.iloc[0:0]), "real", metric), "points": points})
     return out
 
@@ -100,7 +100,7 @@ def _one_share(gen: str, frames: list[pd.DataFrame]) -> float | None:
     return shares.pop() if shares else None
 
 
-def _sets(gen: str, frames: list[pd.DataFrame]) -> str:
+def _sets(frames: list[pd.DataFrame]) -> str:
     """``per_seed`` where every point's sets are their seed's own (``synthetic.sets``), else ``shared``: one set
     per volume, whose CIs miss set-to-set variation (docs/volume.md)."""
     sets = {str(v) for f in frames if "sets" in f for v in f["sets"]}

@@ -79,6 +79,11 @@ class DecisionRule:
         """True when the rule's p or interval resamples test units (its verdict is about new images too)."""
         return self.p in UNIT_AWARE or self.ci in UNIT_AWARE
 
+    def too_few_units(self, n_units):
+        """True (elementwise for arrays) where a rule that generalises has fewer than ``min_units`` independent
+        test units: "not tested". Always False for a seed-level rule. NaN counts as too few."""
+        return self.generalises & ~(np.asarray(n_units, float) >= self.min_units)
+
     def seed_level(self) -> "DecisionRule":
         """This rule for an endpoint with no per-image decomposition (detection's AP): the same α, Holm,
         minimum seeds and planning figures, with each unit-aware statistic replaced by its seed-level
@@ -130,8 +135,8 @@ def decide(mean, p, ci_low, ci_high, rule: DecisionRule = DecisionRule(), n_seed
     with np.errstate(invalid="ignore"):
         if n_seeds is not None:
             out[np.broadcast_to(~(np.asarray(n_seeds, float) >= rule.min_seeds), out.shape)] = VERDICTS[3]
-        if n_units is not None and rule.generalises:
-            out[np.broadcast_to(~(np.asarray(n_units, float) >= rule.min_units), out.shape)] = VERDICTS[3]
+        if n_units is not None:
+            out[np.broadcast_to(rule.too_few_units(n_units), out.shape)] = VERDICTS[3]
     return out
 
 

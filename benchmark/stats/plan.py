@@ -93,7 +93,7 @@ def mde(values, sel_units, sizes, n_seeds: int, seed, *, rule: DecisionRule = De
     ceiling it is concentrated on the hard units and a rule that generalises over units sees that spread.
     ``{"mde_pp", "rate", "se", "reached"}``; ``mde_pp`` is ``math.inf`` (``rate``: the best rate seen)
     when no coarse point up to ``max_pp`` (or one step past the pilots' room, where nothing changes) does."""
-    if rule.generalises and np.asarray(sizes).size < rule.min_units:  # "not tested" whatever δ: nothing to find
+    if rule.too_few_units(np.asarray(sizes).size):  # "not tested" whatever δ: nothing to find
         return {"mde_pp": math.inf, "rate": 0.0, "se": 0.0, "reached": False}
 
     def rate(k: int) -> tuple[float, float]:
