@@ -101,10 +101,13 @@ def _one_share(gen: str, frames: list[pd.DataFrame]) -> float | None:
 
 
 def _sets(frames: list[pd.DataFrame]) -> str:
-    """``per_seed`` where every point's sets are their seed's own (``synthetic.sets``), else ``shared``: one set
-    per volume, whose CIs miss set-to-set variation (docs/volume.md)."""
+    """``per_seed`` where every point's sets are their seed's own, else ``shared``: one set per volume, whose CIs
+    miss set-to-set variation (docs/volume.md). Declared (``synthetic.sets``) is not enough: a generator that
+    ignores its seed (a vendor's fixed folder) gives every seed the same set, so each point must hold as many
+    distinct sets as seeds."""
     sets = {str(v) for f in frames if "sets" in f for v in f["sets"]}
-    return "per_seed" if sets == {"per_seed"} else "shared"
+    distinct = all(f["synthetic_key"].nunique() == f["seed"].nunique() for f in frames)
+    return "per_seed" if sets == {"per_seed"} and distinct else "shared"
 
 
 def detection_volume_curves(frame: pd.DataFrame, metric: str = "hardest_ap50_95") -> list[dict]:

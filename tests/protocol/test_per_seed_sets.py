@@ -125,3 +125,16 @@ def test_report_pools_the_seeds_sets_of_one_size_into_one_arm_and_one_curve_poin
     [curve] = volume_curves(data)
     assert curve["sets"] == "per_seed" and sorted(curve["points"]) == [3, 5]
     assert all(sorted(p["synthetic"]) == sorted(p["reference"]) == [1, 2, 3] for p in curve["points"].values())
+
+
+def test_a_curve_claims_per_seed_sets_only_when_the_seeds_sets_differ():
+    """A generator that ignores its seed (a vendor's fixed folder) under sets=per_seed gives every seed one set:
+    the curve must not say its CIs include set-to-set variation."""
+    import pandas as pd
+
+    from benchmark.report.volume import _sets
+
+    own = pd.DataFrame({"sets": ["per_seed"] * 3, "seed": [1, 2, 3], "synthetic_key": ["a", "b", "c"]})
+    same = own.assign(synthetic_key="a")
+    assert _sets([own, own]) == "per_seed"
+    assert _sets([own, same]) == "shared" and _sets([own.assign(sets="shared")]) == "shared"
